@@ -1,0 +1,110 @@
+"""Reads one file and turns it into a Document: decode, content scan, inline suppressions, parse.
+
+This runs in worker processes for large trees, so it takes only picklable arguments and never raises:
+every problem becomes a Diagnostic that names the file (and line where known) but never quotes content.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from auditor.model import Diagnostic, DocKind, Document, Suppression
+
+BINARY_SNIFF = 8192
+_SUPPRESS = re.compile(r"keyaudit:\s*ignore(?:\[([A-Za-z0-9_,\s-]*)\])?[ \t:]*([^\r\n]*)")
+_COMMENT_ONLY = re.compile(r"^\s*(?:#|//|--|;|/\*|<!--|\*)")
+
+
+@dataclass(frozen=True, slots=True)
+class FileJob:
+    root: str
+    path: str  # relative posix path
+    kind: DocKind
+    environment: str | None
+    max_bytes: int
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    path: str
+    document: Document | None = None
+    diagnostics: tuple[Diagnostic, ...] = ()
+    skipped: str | None = None  # "binary" | "large"
+
+
+def load(job: FileJob) -> FileOutcome:
+    full = os.path.join(job.root, job.path)
+    try:
+        with open(full, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > job.max_bytes:
+                msg = f"skipped: {size // 1_000_000} MB is over the {job.max_bytes // 1_000_000} MB limit (--max-file-size)"
+                return FileOutcome(job.path, diagnostics=(Diagnostic(job.path, None, msg, "warning"),), skipped="large")
+            raw = fh.read()
+    except OSError as exc:
+        return FileOutcome(job.path, diagnostics=(Diagnostic(job.path, None, f"cannot read ({exc.strerror})"),))
+    return load_bytes(job.path, raw, job.kind, job.environment)
+
+
+def load_bytes(path: str, raw: bytes, kind: DocKind, environment: str | None) -> FileOutcome:
+    if b"\0" in raw[:BINARY_SNIFF]:
+        if kind is DocKind.TEXT:
+            return FileOutcome(path, skipped="binary")
+        return FileOutcome(path, diagnostics=(Diagnostic(path, None, f"binary content where a {kind.value} was expected; skipped"),),
+                           skipped="binary")
+    text, decode_diag = _decode(path, raw)
+    doc = Document(path, kind, environment)
+    if decode_diag:
+        doc.diagnostics.append(decode_diag)
+    try:
+        from auditor.detect.providers import find_keys
+
+        doc.keys = find_keys(text, path)
+        doc.suppressions = parse_suppressions(text)
+        from auditor import parsers
+
+        parsers.parse(doc, text)
+    except RecursionError:
+        doc.diagnostics.append(Diagnostic(path, None, "nesting too deep to parse; file partially read"))
+    except Exception as exc:  # a parser bug must not lose the other files: report it without its message
+        doc.diagnostics.append(Diagnostic(path, None, f"internal error while parsing ({exc.__class__.__name__}); "
+                                          "file partially read: please report this"))
+    if kind is DocKind.TEXT and not doc.keys and not doc.diagnostics:
+        return FileOutcome(path)
+    return FileOutcome(path, document=doc)
+
+
+def _decode(path: str, raw: bytes) -> tuple[str, Diagnostic | None]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        for encoding in ("utf-16",) if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ():
+            try:
+                return raw.decode(encoding), None
+            except UnicodeDecodeError:
+                pass
+        diag = Diagnostic(path, line, "not valid UTF-8; undecodable bytes replaced and the rest scanned", "warning")
+        return raw.decode("utf-8", "replace"), diag
+
+
+def parse_suppressions(text: str) -> dict[int, Suppression]:
+    """``keyaudit: ignore[ID,...] reason`` applies to its own line, and to the next one when on a comment-only line."""
+    if "keyaudit:" not in text:
+        return {}
+    out: dict[int, Suppression] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        m = _SUPPRESS.search(line)
+        if not m:
+            continue
+        ids = frozenset(i.strip().upper() for i in (m.group(1) or "").split(",") if i.strip())
+        reason = m.group(2).strip().rstrip("*/->").strip() or "no reason given"
+        sup = Suppression(lineno, ids, reason)
+        out.setdefault(lineno, sup)
+        if _COMMENT_ONLY.match(line):
+            out.setdefault(lineno + 1, sup)
+    return out

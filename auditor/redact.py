@@ -1,0 +1,28 @@
+"""The one module that turns secret values into something printable: a redacted form and a keyed fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+# Known prefixes worth keeping: they say what kind of key leaked without revealing it.
+_PREFIX = re.compile(
+    r"^(?:sk-(?:proj|svcacct|admin|ant-api03|ant-admin01|or-v1)-|sk-|sk_live_|sk_test_|rk_live_|rk_test_|pk_live_|"
+    r"pk_test_|AKIA|ASIA|ABIA|ACCA|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|xox[bpae]-|AIza|hf_|gsk_|xai-|r8_|"
+    r"pplx-|lsv2_(?:pt|sk)_|pcsk_|dapi|SG\.|npm_|pypi-|hvs\.|dop_v1_|ey|-----BEGIN[ A-Z]*PRIVATE KEY-----)"
+)
+
+
+def redact(value: str) -> str:
+    """``sk-proj-...(164 chars)``: a known provider prefix at most, and the length."""
+    if not value:
+        return "(empty)"
+    match = _PREFIX.match(value)
+    prefix = match.group(0) if match and len(value) >= len(match.group(0)) + 8 else ""
+    return f"{prefix}...({len(value)} chars)"
+
+
+def fingerprint(value: str, key: bytes) -> str:
+    """A keyed HMAC-SHA256 of the value (hex, 128 bits): stable for one key, useless without it."""
+    return hmac.new(key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]

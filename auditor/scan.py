@@ -1,0 +1,213 @@
+"""The library entry point: ``scan(paths, config)`` builds the repository model and runs the rules.
+
+Each file is read once, by :func:`auditor.loader.load`, in a pool of worker processes when the tree is
+large enough for that to pay off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor import __version__
+from auditor.config import Config
+from auditor.environment import infer_environment
+from auditor.findings import ScanResult, ScanStats
+from auditor.loader import FileJob, FileOutcome, load, load_bytes
+from auditor.model import Diagnostic, DocKind, Document, Repository
+from auditor.parsers import kind_of
+from auditor.rules import RuleContext
+
+PARALLEL_THRESHOLD = 48  # files; below this, worker start-up costs more than it saves
+CHUNK = 32
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class ScanError(Exception):
+    """The scan could not start (missing path, unreadable root)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    config: Config = field(default_factory=Config)
+    jobs: int = 0  # 0 = one per CPU
+    fingerprint_key: bytes | None = None
+    baseline: frozenset[str] = frozenset()
+    progress: ProgressCallback | None = None
+
+
+def scan(target: str | Path, options: ScanOptions | None = None) -> ScanResult:
+    """Scan a directory (or a single file) and return its findings."""
+    options = options or ScanOptions()
+    started = time.perf_counter()
+    root = Path(target)
+    if not root.exists():
+        raise ScanError(f"{target}: no such file or directory")
+    repo, stats = build_repository(root, options)
+    result = evaluate(repo, options, stats)
+    result.stats.seconds = time.perf_counter() - started
+    return result
+
+
+def scan_text(name: str, raw: bytes, options: ScanOptions | None = None) -> ScanResult:
+    """Scan content that is not on disk (``keyaudit scan -``); ``name`` picks the parser."""
+    options = options or ScanOptions()
+    started = time.perf_counter()
+    kind = kind_of(name)
+    outcome = load_bytes(name, raw, kind, infer_environment(name, options.config.environments))
+    docs = [outcome.document] if outcome.document else []
+    repo = Repository(root="-", documents=docs, files=frozenset({name}), tracked=frozenset({name}),
+                      diagnostics=list(outcome.diagnostics))
+    stats = ScanStats(files_seen=1, files_scanned=1, documents_parsed=len(docs))
+    result = evaluate(repo, options, stats)
+    result.stats.seconds = time.perf_counter() - started
+    return result
+
+
+def evaluate(repo: Repository, options: ScanOptions, stats: ScanStats) -> ScanResult:
+    from auditor import engine
+    from auditor.policies import load_policies
+
+    cfg = options.config
+    policies = engine.selected(load_policies(), cfg.select, cfg.ignore)
+    ctx = RuleContext(
+        client_prefixes=cfg.client_prefixes, extra_secret_names=cfg.secret_names, allowed_names=cfg.allowed_names,
+        rotation_warn_days=cfg.rotation_warn_days, rotation_fail_days=cfg.rotation_fail_days,
+    )
+    key = options.fingerprint_key or b"keyaudit-v1"
+    findings, rule_diags = engine.run(repo, policies, ctx, engine.EngineOptions(
+        fingerprint_key=key, allow=cfg.allow, baseline=options.baseline))
+    diagnostics = list(repo.diagnostics)
+    for doc in repo.documents:
+        diagnostics.extend(doc.diagnostics)
+    diagnostics.extend(rule_diags)
+    return ScanResult(root=repo.root, findings=findings, diagnostics=diagnostics, stats=stats,
+                      tool_version=__version__, rules=tuple(p.id for p in policies))
+
+
+def build_repository(root: Path, options: ScanOptions) -> tuple[Repository, ScanStats]:
+    from auditor.inventory import git_tracked, walk
+
+    cfg = options.config
+    if root.is_file():
+        base, inventory_files, diags = root.parent, [root.name], []
+    else:
+        base = root
+        inventory = walk(root, cfg.exclude)
+        inventory_files, diags = inventory.files, inventory.diagnostics
+    stats = ScanStats(files_seen=len(inventory_files))
+    files = frozenset(inventory_files)
+    tracked = git_tracked(base)
+
+    # ignore files first: they decide which of the other files are read at all
+    ignore_jobs = [_job(base, p, cfg) for p in inventory_files if kind_of(p) in (DocKind.GITIGNORE, DocKind.DOCKERIGNORE)]
+    documents: list[Document] = []
+    for outcome in map(load, ignore_jobs):
+        _collect(outcome, documents, diags, stats)
+    git_ignored = _git_ignore_predicate(base, documents, files)
+
+    pending = [p for p in inventory_files if kind_of(p) not in (DocKind.GITIGNORE, DocKind.DOCKERIGNORE)]
+    if not cfg.include_ignored:
+        kept = [p for p in pending if (tracked is not None and p in tracked) or not git_ignored(p)]
+        stats.skipped_ignored = len(pending) - len(kept)
+        pending = kept
+    jobs = [_job(base, p, cfg) for p in pending]
+    for outcome in _load_all(jobs, options):
+        _collect(outcome, documents, diags, stats)
+    stats.files_scanned = len(ignore_jobs) + len(jobs) - stats.skipped_binary - stats.skipped_large
+    documents.sort(key=lambda d: d.path)
+    repo = Repository(root=str(root), documents=documents, files=files, tracked=tracked,
+                      git_ignored=git_ignored, diagnostics=diags)
+    return repo, stats
+
+
+def _job(base: Path, path: str, cfg: Config) -> FileJob:
+    return FileJob(str(base), path, kind_of(path), infer_environment(path, cfg.environments),
+                   int(cfg.max_file_size_mb * 1_000_000))
+
+
+def _collect(outcome: FileOutcome, documents: list[Document], diags: list[Diagnostic], stats: ScanStats) -> None:
+    diags.extend(outcome.diagnostics)
+    if outcome.skipped == "binary":
+        stats.skipped_binary += 1
+    elif outcome.skipped == "large":
+        stats.skipped_large += 1
+    if outcome.document is not None:
+        documents.append(outcome.document)
+        stats.documents_parsed += outcome.document.kind is not DocKind.TEXT
+
+
+def _load_all(jobs: Sequence[FileJob], options: ScanOptions) -> Iterator[FileOutcome]:
+    workers = options.jobs or os.cpu_count() or 1
+    progress = options.progress
+    if workers <= 1 or len(jobs) < PARALLEL_THRESHOLD:
+        for i, job in enumerate(jobs, 1):
+            yield load(job)
+            if progress and i % CHUNK == 0:
+                progress(i, len(jobs))
+        return
+    import multiprocessing
+
+    chunks = [jobs[i:i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+    ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    done = 0
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        for batch in pool.map(_load_chunk, chunks):
+            yield from batch
+            done += len(batch)
+            if progress:
+                progress(done, len(jobs))
+
+
+def _load_chunk(jobs: Sequence[FileJob]) -> list[FileOutcome]:
+    return [load(job) for job in jobs]
+
+
+def _git_ignore_predicate(base: Path, documents: list[Document], files: frozenset[str]) -> Callable[[str], bool]:
+    texts = []
+    for doc in documents:
+        if doc.kind is DocKind.GITIGNORE and isinstance(doc.data, list):
+            texts.append((doc.path, _rebuild(doc.data)))
+    if not texts:
+        return _never
+    try:
+        from auditor.ignore import GitIgnore
+    except ImportError:  # pragma: no cover - during bring-up
+        return _never
+    matcher = GitIgnore.from_texts(texts)
+    return lambda path: bool(matcher.is_ignored(path))
+
+
+def _rebuild(patterns: list[tuple[int, str]]) -> str:
+    """The ignore file's text with its patterns on their original lines (so messages can cite them)."""
+    lines = [""] * max((line for line, _ in patterns), default=0)
+    for line, pattern in patterns:
+        lines[line - 1] = pattern
+    return "\n".join(lines)
+
+
+def _never(_path: str) -> bool:
+    return False
+
+
+def repository_key(root: Path) -> bytes:
+    """The default fingerprint key: stable for one repository (its root commit), so baselines survive clones.
+
+    Set KEYAUDIT_FINGERPRINT_KEY to use a private key instead (then fingerprints cannot be checked against
+    guessed values by anyone who lacks it).
+    """
+    env_key = os.environ.get("KEYAUDIT_FINGERPRINT_KEY")
+    if env_key:
+        return env_key.encode()
+    from auditor.inventory import git_root_commit
+
+    directory = root if root.is_dir() else root.parent
+    commit = git_root_commit(directory)
+    seed = commit or "keyaudit-v1"
+    return hashlib.sha256(f"keyaudit-fingerprint:{seed}".encode()).digest()
