@@ -14,6 +14,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "local": ("local",),
 }
 _LOOKUP = {alias: env for env, aliases in ALIASES.items() for alias in aliases}
+_NOT_IN_FILE_NAMES = frozenset({"test", "testing", "qa", "live"})
 _SPLIT = re.compile(r"[/._\-]+")
 
 
@@ -30,10 +31,14 @@ def infer_environment(path: str, overrides: Mapping[str, str] | None = None) -> 
             if fnmatch.fnmatch(path, pattern):
                 return env
     found: str | None = None
-    for token in _SPLIT.split(path.lower()):
-        env = _LOOKUP.get(token)
-        if env:
-            found = env
+    *dirs, name = path.lower().split("/")
+    for component in dirs:
+        for token in _SPLIT.split(component):
+            found = _LOOKUP.get(token, found)
+    for token in _SPLIT.split(name):
+        # "test_client.py" names a test, not an environment; directories such as envs/test/ still count
+        if token not in _NOT_IN_FILE_NAMES:
+            found = _LOOKUP.get(token, found)
     return found
 
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from auditor.model import Confidence, Location, Repository, Severity, Value
+
+if TYPE_CHECKING:
+    from auditor.detect.names import NameInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,17 @@ class RuleContext:
     rotation_warn_days: int = 60
     rotation_fail_days: int = 90
     options: Mapping[str, object] = field(default_factory=dict)
+
+    def name_info(self, name: str) -> NameInfo:
+        """SECRET_NAME with the configured client prefixes, extra secret names and allowed names applied."""
+        from auditor.detect.names import analyze_name
+
+        info = analyze_name(name, self.client_prefixes)
+        if name in self.allowed_names:
+            return replace(info, secret=False)
+        if name in self.extra_secret_names:
+            return replace(info, secret=True)
+        return info
 
 
 Check = Callable[[Repository, RuleContext], Iterable[Hit]]
