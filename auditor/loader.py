@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auditor.model import Diagnostic, DocKind, Document, Suppression
 
@@ -32,6 +32,7 @@ class FileOutcome:
     document: Document | None = None
     diagnostics: tuple[Diagnostic, ...] = ()
     skipped: str | None = None  # "binary" | "large"
+    facts: dict[str, object] = field(default_factory=dict)
 
 
 def load(job: FileJob) -> FileOutcome:
@@ -50,7 +51,11 @@ def load(job: FileJob) -> FileOutcome:
 
 def load_bytes(path: str, raw: bytes, kind: DocKind, environment: str | None) -> FileOutcome:
     if b"\0" in raw[:BINARY_SNIFF]:
-        if kind is DocKind.TEXT:
+        if kind is DocKind.CREDENTIAL_FILE and path.lower().endswith((".p12", ".pfx")):
+            doc = Document(path, kind, environment)
+            _parse(doc, raw.decode("latin-1"))  # PKCS#12 stores are binary by nature
+            return FileOutcome(path, document=doc)
+        if kind in (DocKind.TEXT, DocKind.CREDENTIAL_FILE):  # e.g. a Keynote .key file
             return FileOutcome(path, skipped="binary")
         return FileOutcome(path, diagnostics=(Diagnostic(path, None, f"binary content where a {kind.value} was expected; skipped"),),
                            skipped="binary")
@@ -58,22 +63,35 @@ def load_bytes(path: str, raw: bytes, kind: DocKind, environment: str | None) ->
     doc = Document(path, kind, environment)
     if decode_diag:
         doc.diagnostics.append(decode_diag)
+    _parse(doc, text)
+    facts = _facts(path, text)
+    if kind is DocKind.TEXT and not doc.keys and not doc.diagnostics:
+        return FileOutcome(path, facts=facts)
+    return FileOutcome(path, document=doc, facts=facts)
+
+
+def _parse(doc: Document, text: str) -> None:
     try:
         from auditor.detect.providers import find_keys
 
-        doc.keys = find_keys(text, path)
+        doc.keys = find_keys(text, doc.path)
         doc.suppressions = parse_suppressions(text)
         from auditor import parsers
 
         parsers.parse(doc, text)
     except RecursionError:
-        doc.diagnostics.append(Diagnostic(path, None, "nesting too deep to parse; file partially read"))
+        doc.diagnostics.append(Diagnostic(doc.path, None, "nesting too deep to parse; file partially read"))
     except Exception as exc:  # a parser bug must not lose the other files: report it without its message
-        doc.diagnostics.append(Diagnostic(path, None, f"internal error while parsing ({exc.__class__.__name__}); "
+        doc.diagnostics.append(Diagnostic(doc.path, None, f"internal error while parsing ({exc.__class__.__name__}); "
                                           "file partially read: please report this"))
-    if kind is DocKind.TEXT and not doc.keys and not doc.diagnostics:
-        return FileOutcome(path)
-    return FileOutcome(path, document=doc)
+
+
+def _facts(path: str, text: str) -> dict[str, object]:
+    """Repository-wide facts some rules need from files they do not otherwise parse (dependency manifests)."""
+    from auditor.rules.ignores import manifest_dotenv
+
+    found = manifest_dotenv(path, text)
+    return {"dotenv": found} if found is not None else {}
 
 
 def _decode(path: str, raw: bytes) -> tuple[str, Diagnostic | None]:

@@ -59,6 +59,7 @@ class DocKind(StrEnum):
     BITBUCKET = "bitbucket"
     AZURE_PIPELINES = "azure-pipelines"
     FRONTEND_CONFIG = "frontend-config"
+    CREDENTIAL_FILE = "credential-file"
     TEXT = "text"
 
 
@@ -214,6 +215,7 @@ class Repository:
     tracked: frozenset[str] | None = None  # `git ls-files` when the root is in a git work tree
     git_ignored: IgnorePredicate = field(default=lambda _path: False)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    facts: dict[str, object] = field(default_factory=dict)  # small repository-wide facts ("dotenv": evidence)
 
     def of_kind(self, *kinds: DocKind) -> Iterator[Document]:
         return (d for d in self.documents if d.kind in kinds)

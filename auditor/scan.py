@@ -108,9 +108,10 @@ def build_repository(root: Path, options: ScanOptions) -> tuple[Repository, Scan
     # ignore files first: they decide which of the other files are read at all
     ignore_jobs = [_job(base, p, cfg) for p in inventory_files if kind_of(p) in (DocKind.GITIGNORE, DocKind.DOCKERIGNORE)]
     documents: list[Document] = []
+    facts: dict[str, object] = {}
     for outcome in map(load, ignore_jobs):
-        _collect(outcome, documents, diags, stats)
-    git_ignored = _git_ignore_predicate(base, documents, files)
+        _collect(outcome, documents, diags, stats, facts)
+    git_ignored = _git_ignore_predicate(documents)
 
     pending = [p for p in inventory_files if kind_of(p) not in (DocKind.GITIGNORE, DocKind.DOCKERIGNORE)]
     if not cfg.include_ignored:
@@ -119,11 +120,11 @@ def build_repository(root: Path, options: ScanOptions) -> tuple[Repository, Scan
         pending = kept
     jobs = [_job(base, p, cfg) for p in pending]
     for outcome in _load_all(jobs, options):
-        _collect(outcome, documents, diags, stats)
+        _collect(outcome, documents, diags, stats, facts)
     stats.files_scanned = len(ignore_jobs) + len(jobs) - stats.skipped_binary - stats.skipped_large
     documents.sort(key=lambda d: d.path)
     repo = Repository(root=str(root), documents=documents, files=files, tracked=tracked,
-                      git_ignored=git_ignored, diagnostics=diags)
+                      git_ignored=git_ignored, diagnostics=diags, facts=facts)
     return repo, stats
 
 
@@ -132,8 +133,11 @@ def _job(base: Path, path: str, cfg: Config) -> FileJob:
                    int(cfg.max_file_size_mb * 1_000_000))
 
 
-def _collect(outcome: FileOutcome, documents: list[Document], diags: list[Diagnostic], stats: ScanStats) -> None:
+def _collect(outcome: FileOutcome, documents: list[Document], diags: list[Diagnostic], stats: ScanStats,
+             facts: dict[str, object]) -> None:
     diags.extend(outcome.diagnostics)
+    for name, value in outcome.facts.items():
+        facts.setdefault(name, value)
     if outcome.skipped == "binary":
         stats.skipped_binary += 1
     elif outcome.skipped == "large":
@@ -169,27 +173,13 @@ def _load_chunk(jobs: Sequence[FileJob]) -> list[FileOutcome]:
     return [load(job) for job in jobs]
 
 
-def _git_ignore_predicate(base: Path, documents: list[Document], files: frozenset[str]) -> Callable[[str], bool]:
-    texts = []
-    for doc in documents:
-        if doc.kind is DocKind.GITIGNORE and isinstance(doc.data, list):
-            texts.append((doc.path, _rebuild(doc.data)))
-    if not texts:
+def _git_ignore_predicate(documents: list[Document]) -> Callable[[str], bool]:
+    gitignores = [d for d in documents if d.kind is DocKind.GITIGNORE]
+    if not gitignores:
         return _never
-    try:
-        from auditor.ignore import GitIgnore
-    except ImportError:  # pragma: no cover - during bring-up
-        return _never
-    matcher = GitIgnore.from_texts(texts)
-    return lambda path: bool(matcher.is_ignored(path))
+    from auditor.ignore import GitIgnore
 
-
-def _rebuild(patterns: list[tuple[int, str]]) -> str:
-    """The ignore file's text with its patterns on their original lines (so messages can cite them)."""
-    lines = [""] * max((line for line, _ in patterns), default=0)
-    for line, pattern in patterns:
-        lines[line - 1] = pattern
-    return "\n".join(lines)
+    return GitIgnore.from_documents(gitignores)
 
 
 def _never(_path: str) -> bool:

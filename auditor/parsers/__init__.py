@@ -20,6 +20,14 @@ _MODULES: dict[DocKind, str] = {
     DocKind.ENV_FILE: "envfile",
     DocKind.GITIGNORE: "ignorefile",
     DocKind.DOCKERIGNORE: "ignorefile",
+    DocKind.CREDENTIAL_FILE: "credfile",
+    DocKind.KUBERNETES: "kubernetes",
+    DocKind.KUSTOMIZATION: "kustomize",
+    DocKind.HELM_VALUES: "kubernetes",
+    DocKind.TERRAFORM: "terraform",
+    DocKind.TFVARS: "terraform",
+    DocKind.GITHUB_WORKFLOW: "github_actions",
+    DocKind.GITHUB_ACTION: "github_actions",
 }
 
 _ENV_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl")
@@ -37,11 +45,42 @@ def kind_of(path: str) -> DocKind:
         return DocKind.DOCKERIGNORE
     if lower == ".gitignore" or path == ".git/info/exclude":
         return DocKind.GITIGNORE
+    from auditor.parsers.credfile import is_credential_file
+
+    if is_credential_file(path):
+        return DocKind.CREDENTIAL_FILE
+    if lower.endswith((".yml", ".yaml")) and posixpath.basename(posixpath.dirname(path)) == "workflows" \
+            and posixpath.basename(posixpath.dirname(posixpath.dirname(path))) == ".github":
+        return DocKind.GITHUB_WORKFLOW  # .github/workflows/*.yml (anywhere in a monorepo), before compose names
+    if lower in {"action.yml", "action.yaml"}:
+        return DocKind.GITHUB_ACTION
     if fnmatch.fnmatch(lower, "*compose*.y*ml") and lower.endswith((".yml", ".yaml")):
         return DocKind.COMPOSE
+    if lower.endswith((".tf", ".tf.json")):
+        return DocKind.TERRAFORM
+    if lower.endswith((".tfvars", ".tfvars.json")):
+        return DocKind.TFVARS
     if is_env_file_name(name):
         return DocKind.ENV_FILE
+    # Kubernetes: last, any YAML/JSON nobody claimed above (the parser sniffs apiVersion + kind, else TEXT)
+    if lower in {"kustomization.yaml", "kustomization.yml", "kustomization"}:
+        return DocKind.KUSTOMIZATION
+    if lower.endswith((".yaml", ".yml")) and (lower.startswith("values") or lower.rsplit(".", 1)[0].endswith("values")):
+        return DocKind.HELM_VALUES
+    if lower.endswith((".yaml", ".yml", ".json")) and not _ci_or_terraform_name(path, lower):
+        return DocKind.KUBERNETES
     return DocKind.TEXT
+
+
+def _ci_or_terraform_name(path: str, lower: str) -> bool:
+    """CI configs and Terraform JSON: other parsers' files, never Kubernetes manifests."""
+    parts = path.lower().split("/")[:-1]
+    return (
+        any(part in {".github", ".circleci", ".gitlab", ".azure-pipelines"} for part in parts)
+        or lower.endswith((".tf.json", ".tfvars.json", "gitlab-ci.yml", "gitlab-ci.yaml"))
+        or lower.startswith(("bitbucket-pipelines.", "azure-pipelines"))
+        or lower in {"action.yml", "action.yaml"}
+    )
 
 
 def is_env_file_name(name: str) -> bool:
