@@ -45,3 +45,14 @@ def infer_environment(path: str, overrides: Mapping[str, str] | None = None) -> 
 def canonical(name: str) -> str | None:
     """The canonical environment for a name like "production" or "stg"."""
     return _LOOKUP.get(name.lower())
+
+
+def namespace_environment(namespace: str, mapping: Mapping[str, str] | None = None) -> str | None:
+    """A Kubernetes namespace's environment: the first matching configured glob (``*-prod: prod``), else inferred."""
+    if mapping:
+        import fnmatch
+
+        for pattern, env in mapping.items():
+            if fnmatch.fnmatchcase(namespace, pattern):
+                return env
+    return infer_environment(namespace)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,9 +123,27 @@ def build_repository(root: Path, options: ScanOptions) -> tuple[Repository, Scan
         _collect(outcome, documents, diags, stats, facts)
     stats.files_scanned = len(ignore_jobs) + len(jobs) - stats.skipped_binary - stats.skipped_large
     documents.sort(key=lambda d: d.path)
+    if cfg.namespace_environments:
+        _map_namespaces(documents, cfg.namespace_environments)
     repo = Repository(root=str(root), documents=documents, files=files, tracked=tracked,
                       git_ignored=git_ignored, diagnostics=diags, facts=facts)
     return repo, stats
+
+
+def _map_namespaces(documents: list[Document], mapping: Mapping[str, str]) -> None:
+    """Configured namespace -> environment mapping, for manifests whose path names no environment."""
+    from dataclasses import replace
+
+    from auditor.environment import namespace_environment
+
+    for doc in documents:
+        if doc.environment is not None:
+            continue
+        doc.sites = [
+            replace(site, environment=namespace_environment(site.context["namespace"], mapping))
+            if site.context.get("namespace") else site
+            for site in doc.sites
+        ]
 
 
 def _job(base: Path, path: str, cfg: Config) -> FileJob:

@@ -36,3 +36,24 @@ def test_canonical() -> None:
     assert canonical("Production") == "prod"
     assert canonical("stg") == "staging"
     assert canonical("blue") is None
+
+
+def test_namespace_mapping_applies_to_manifests(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auditor.config import Config
+    from auditor.scan import ScanOptions, build_repository
+
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop-live}\n"
+        "spec:\n  containers:\n  - name: c\n    image: x\n    env:\n    - {name: API_TOKEN, value: abc}\n")
+    plain, _ = build_repository(tmp_path, ScanOptions(jobs=1))
+    mapped, _ = build_repository(tmp_path, ScanOptions(config=Config(namespace_environments={"*-live": "prod"}),
+                                                       jobs=1))
+    assert [s.environment for s in plain.documents[0].sites] == [None]
+    assert [s.environment for s in mapped.documents[0].sites] == ["prod"]
+
+
+def test_namespace_environment() -> None:
+    from auditor.environment import namespace_environment
+
+    assert namespace_environment("payments-prod") == "prod"
+    assert namespace_environment("team-a", {"team-*": "dev"}) == "dev"
