@@ -6,11 +6,13 @@ import hashlib
 import hmac
 import re
 
-# Known prefixes worth keeping: they say what kind of key leaked without revealing it.
+# Known prefixes worth keeping: they say what kind of key leaked without revealing it. Each is at most 15
+# characters, so a redacted form never holds 16 characters of a secret (the canary check's threshold).
 _PREFIX = re.compile(
-    r"^(?:sk-(?:proj|svcacct|admin|ant-api03|ant-admin01|or-v1)-|sk-|sk_live_|sk_test_|rk_live_|rk_test_|pk_live_|"
-    r"pk_test_|AKIA|ASIA|ABIA|ACCA|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|xox[bpae]-|AIza|hf_|gsk_|xai-|r8_|"
-    r"pplx-|lsv2_(?:pt|sk)_|pcsk_|dapi|SG\.|npm_|pypi-|hvs\.|dop_v1_|ey|-----BEGIN[ A-Z]*PRIVATE KEY-----)"
+    r"^(?:sk-(?:proj|svcacct|service|admin|ant-api03|ant-admin01|or-v1)-|sk-|[sr]k_(?:live|test|prod)_|pk_(?:live|test)_"
+    r"|AKIA|ASIA|ABIA|ACCA|ABSK|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|gldt-|glrt-|glcbt-|glptt-|gloas-|GR1348941"
+    r"|xox[bpae]-|xapp-|AIza|hf_|api_org_|gsk_|xai-|r8_|pplx-|lsv2_(?:pt|sk)_|pcsk_|dapi|SG\.|npm_|pypi-|hvs\.|hvb\."
+    r"|do[opr]_v1_|eyJ)"
 )
 
 
