@@ -26,7 +26,8 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 class KeyauditGroup(click.Group):
     def main(self, *args: object, **kwargs: object) -> NoReturn:  # type: ignore[override]
         try:
-            super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
+            # without standalone mode click returns the code of a raised Exit instead of exiting
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
@@ -35,7 +36,7 @@ class KeyauditGroup(click.Group):
         except click.exceptions.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(EXIT_ERROR)
-        sys.exit(EXIT_OK)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 @click.group(cls=KeyauditGroup, context_settings={"help_option_names": ["-h", "--help"]})

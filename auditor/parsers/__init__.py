@@ -30,6 +30,9 @@ _MODULES: dict[DocKind, str] = {
     DocKind.GITHUB_ACTION: "github_actions",
 }
 
+# Dockerfile.prod is a Dockerfile; dockerfile.py (a module about Dockerfiles) is not
+_NOT_DOCKERFILE_SUFFIXES = frozenset({".py", ".go", ".js", ".ts", ".rs", ".rb", ".java", ".md", ".rst", ".txt", ".json",
+                                      ".yaml", ".yml", ".toml", ".sh", ".html", ".snap"})
 _ENV_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl")
 
 
@@ -39,7 +42,8 @@ def kind_of(path: str) -> DocKind:
     lower = name.lower()
     if lower in {"dockerfile", "containerfile"} or lower.endswith(".dockerfile") or lower.endswith(".containerfile"):
         return DocKind.DOCKERFILE
-    if (lower.startswith("dockerfile.") or lower.startswith("containerfile.")) and not lower.endswith(".dockerignore"):
+    if (lower.startswith(("dockerfile.", "containerfile.")) and not lower.endswith(".dockerignore")
+            and posixpath.splitext(lower)[1] not in _NOT_DOCKERFILE_SUFFIXES):
         return DocKind.DOCKERFILE
     if lower == ".dockerignore" or lower.endswith(".dockerignore") or lower == ".containerignore":
         return DocKind.DOCKERIGNORE
