@@ -35,17 +35,16 @@ def selected(policies: Sequence[Policy], select: Iterable[str], ignore: Iterable
 
 def run(repo: Repository, policies: Sequence[Policy], ctx: RuleContext,
         options: EngineOptions) -> tuple[list[Finding], list[Diagnostic]]:
-    findings: list[Finding] = []
+    hits: list[tuple[Policy, Hit]] = []
     diagnostics: list[Diagnostic] = []
     for policy in policies:
         try:
-            hits = list(resolve(policy.check)(repo, ctx))
+            hits.extend((policy, hit) for hit in resolve(policy.check)(repo, ctx))
         except Exception as exc:  # one broken rule must not hide the others; never echo its message
             diagnostics.append(Diagnostic(policy.id, None, f"rule {policy.id} failed ({exc.__class__.__name__}); "
                                           "its findings are missing: please report this"))
             continue
-        findings.extend(_finding(policy, hit, options.fingerprint_key) for hit in hits)
-    findings = _drop_superseded(findings, {p.id: p for p in policies})
+    findings = [_finding(policy, hit, options.fingerprint_key) for policy, hit in _drop_superseded(hits)]
     docs = {d.path: d for d in repo.documents}
     findings = [_suppress(f, docs.get(f.location.path), options) for f in _dedupe(findings)]
     findings.sort(key=lambda f: (f.location.path, f.location.line, f.location.column or 0, f.rule_id))
@@ -67,19 +66,25 @@ def _finding(policy: Policy, hit: Hit, key: bytes) -> Finding:
     )
 
 
-def _drop_superseded(findings: list[Finding], by_id: dict[str, Policy]) -> list[Finding]:
-    """A specific rule's report replaces a general rule's report of the same value on the same line."""
-    winners: dict[tuple[str, int, str], list[Finding]] = {}
-    for f in findings:
-        for loser in by_id[f.rule_id].supersedes:
-            winners.setdefault((f.location.path, f.location.line, loser), []).append(f)
-    out = []
-    for f in findings:
-        rivals = winners.get((f.location.path, f.location.line, f.rule_id), [])
-        if any(r.fingerprint is None or f.fingerprint is None or r.fingerprint == f.fingerprint for r in rivals):
-            continue
-        out.append(f)
-    return out
+def _drop_superseded(hits: list[tuple[Policy, Hit]]) -> list[tuple[Policy, Hit]]:
+    """A specific rule's report replaces a general rule's report of the same value on the same line.
+
+    "The same value" is decided on the raw values, in memory, before anything is redacted: one value may
+    contain the other (IGN-01 reports a whole DATABASE_URL, HCK-10 the password inside it).
+    """
+    winners: dict[tuple[str, int, str], list[Hit]] = {}
+    for policy, hit in hits:
+        for loser in policy.supersedes:
+            winners.setdefault((hit.location.path, hit.location.line, loser), []).append(hit)
+    return [(policy, hit) for policy, hit in hits
+            if not any(_same_value(hit, rival) for rival in
+                       winners.get((hit.location.path, hit.location.line, policy.id), ()))]
+
+
+def _same_value(a: Hit, b: Hit) -> bool:
+    if a.value is None or b.value is None or not a.value.text or not b.value.text:
+        return True
+    return a.value.text in b.value.text or b.value.text in a.value.text
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
