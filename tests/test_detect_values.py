@@ -283,3 +283,21 @@ def test_canary_password_looks_secret_under_a_secret_name() -> None:
     assert looks_secret(secrets["password"], name_is_secret=True)
     for name, value in secrets.items():
         assert looks_secret(value, name_is_secret=True), name
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("gitea", True), ("whalehello", True), ("nextcloud", True), ("example_123", False),
+    ("3600", False), ("/run/secrets/db", False), ("${PW}", False), ("changeme", False), ("a b c", False),
+    ("https://host", False), ("abc", False),
+])
+def test_is_literal_password(value: str, expected: bool) -> None:
+    from auditor.detect.values import is_literal_password
+
+    assert is_literal_password(value) is expected
+
+
+@pytest.mark.parametrize("value", ["mypass", "my-token", "my_password", "myAcct"])
+def test_my_words_are_placeholders(value: str) -> None:
+    from auditor.detect.values import is_placeholder
+
+    assert is_placeholder(value)

@@ -106,6 +106,7 @@ _PLACEHOLDER_WHOLE = re.compile(
     r"|\[[A-Za-z _-]+\]"  # [YOUR KEY]
     r"|(?i:(?:insert|enter|paste|put|add|replace)[-_ ](?:your|the|an?|key|token|secret|password|api|value|here).*)"
     r"|(?i:.*[-_ ]here)"
+    r"|(?i:my[-_]?(?:pass(?:word)?|pw|pwd|secret|token|key|apikey|api[-_]key|acct|account)[a-z]*)"  # mypassword
     r"|(?i:[^:\s]+:(?:change(?:it|me)|pass(?:word)?|pwd|test|token|\*+|x+))"  # gitleaks curl-auth-user allowlist
     r")$",
     re.S,
@@ -297,6 +298,17 @@ def _is_human_password(text: str) -> bool:
         any(not c.isalnum() for c in text),
     )
     return sum(classes) >= 2
+
+
+def is_literal_password(text: str) -> bool:
+    """A committed literal that can only be a password when set under a password name (``gitea``, ``whalehello``,
+    ``example_123``): weak or a demo default, but a working credential. Not numbers, paths, URLs or placeholders."""
+    value = _unquote(text)
+    if len(value) < 4 or any(c.isspace() for c in value) or "://" in value or value.startswith(("/", "./", "~")):
+        return False
+    if _NUMBERISH.match(value) or _EMAIL.match(value):
+        return False
+    return classify(value).kind is ValueKind.LITERAL
 
 
 def looks_secret(text: str, *, name_is_secret: bool = False) -> bool:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from auditor.detect.names import analyze_name
+from auditor.detect.names import analyze_name, tokens
 from auditor.detect.providers import Detector, match_value
-from auditor.detect.values import classify, looks_secret
+from auditor.detect.values import classify, is_literal_password, looks_secret
 from auditor.model import Confidence, DocKind, Document, Repository, Severity, Site, SiteKind, Value, ValueKind
 from auditor.parsers import is_env_template_name
 from auditor.parsers.envfile import EnvFileData
@@ -129,22 +129,36 @@ def literal_secret_in_env(repo: Repository, ctx: RuleContext) -> Iterator[Hit]:
             if literal is None or path_valued(site, literal):
                 continue
             detector = provider_match(literal.text, site.name)
+            weak = False
             if detector is None:
                 if not secret_name(site.name, ctx) or publishable_name(site.name):
                     continue
                 if not secret_looking(literal):
-                    continue
+                    # a demo default such as POSTGRES_PASSWORD=gitea is weak, but still a working credential
+                    weak = password_name(site.name) and is_literal_password(literal.text)
+                    if not weak:
+                        continue
             key = (doc.path, site.location.line, site.name)
             if key in seen:  # one anchor merged into several services
                 continue
             seen.add(key)
-            severity, confidence = key_severity(detector)
-            yield Hit(site.location, _hck02_message(doc, site, literal is not site.value, detector), value=literal,
+            severity, confidence = (Severity.MEDIUM, Confidence.MEDIUM) if weak else key_severity(detector)
+            message = _hck02_message(doc, site, literal is not site.value, detector, weak)
+            yield Hit(site.location, message, value=literal,
                       severity=severity, confidence=confidence, name=site.name, route=site.route or None)
 
 
-def _hck02_message(doc: Document, site: Site, is_default: bool, detector: Detector | None) -> str:
-    what = describe(detector, "literal")
+def password_name(name: str) -> bool:
+    """``POSTGRES_PASSWORD``, ``dbPass``, ``MYSQL_ROOT_PWD``: names that can only hold a password."""
+    return any(t in _PASSWORD_TOKENS for t in tokens(name))
+
+
+_PASSWORD_TOKENS = frozenset({"password", "passwd", "pwd", "pass", "passphrase", "pword"})
+
+
+def _hck02_message(doc: Document, site: Site, is_default: bool, detector: Detector | None, weak: bool = False) -> str:
+    what = "a literal password (weak or a demo default, but a working credential once deployed)" if weak \
+        else describe(detector, "literal")
     service = site.context.get("service")
     where = f"service {service}" if service else f"this {doc.kind.value} file"
     if is_default:
