@@ -14,7 +14,7 @@ from auditor.model import Diagnostic, DocKind, Document, Suppression
 
 BINARY_SNIFF = 8192
 _SUPPRESS = re.compile(r"keyaudit:\s*ignore(?:\[([A-Za-z0-9_,\s-]*)\])?[ \t:]*([^\r\n]*)")
-_COMMENT_ONLY = re.compile(r"^\s*(?:#|//|--|;|/\*|<!--|\*)")
+_COMMENT_ONLY = re.compile(r"^\s*(?:#|//|--(?:\s|$)|;|/\*|<!--|\*)")
 
 
 @dataclass(frozen=True, slots=True)

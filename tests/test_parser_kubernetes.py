@@ -606,7 +606,8 @@ def test_chart_template_broken_after_a_valid_document_is_silent() -> None:
 
 
 def test_kubeconfig_is_not_a_manifest() -> None:
-    doc = load("ops/kubeconfig-staging.yaml", """\
+    # named kubeconfig*, it is a credential file (IGN-05); under another name the manifest parser declines it
+    doc = load("ops/cluster-staging.yaml", """\
         apiVersion: v1
         kind: Config
         clusters: [{name: staging, cluster: {server: "https://10.0.0.1"}}]

@@ -18,7 +18,7 @@ from auditor.scan import ScanOptions, scan
 from .conftest import FIXTURES
 
 MARK = re.compile(r"keyaudit-expect:\s*([A-Z][A-Z0-9]{2}-\d{2}(?:\s*,\s*[A-Z][A-Z0-9]{2}-\d{2})*)")
-COMMENT_ONLY = re.compile(r"^\s*(?:#|//|--|;|/\*|<!--)")
+COMMENT_ONLY = re.compile(r"^\s*(?:#|//|--(?:\s|$)|;|/\*|<!--)")
 POLICY_IDS = [p.id for p in load_policies()]
 
 
