@@ -88,6 +88,19 @@ def git_tracked(root: Path) -> frozenset[str] | None:
     return frozenset(p.decode("utf-8", "surrogateescape") for p in out.stdout.split(b"\0") if p)
 
 
+def git_prefix(root: Path) -> tuple[Path, str] | None:
+    """The work tree's top level and ``root``'s path inside it ("" at the top, "services/api/" below it)."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "--show-prefix"],
+                             capture_output=True, timeout=30, check=False, text=True)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = out.stdout.splitlines()
+    if out.returncode != 0 or not lines:
+        return None
+    return Path(lines[0]), lines[1] if len(lines) > 1 else ""
+
+
 def git_root_commit(root: Path) -> str | None:
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-list", "--max-parents=0", "HEAD"],

@@ -111,7 +111,7 @@ def build_repository(root: Path, options: ScanOptions) -> tuple[Repository, Scan
     facts: dict[str, object] = {}
     for outcome in map(load, ignore_jobs):
         _collect(outcome, documents, diags, stats, facts)
-    git_ignored = _git_ignore_predicate(documents)
+    git_ignored = _git_ignore_predicate(documents, _outer_gitignores(base) if tracked is not None else ("", []))
 
     pending = [p for p in inventory_files if kind_of(p) not in (DocKind.GITIGNORE, DocKind.DOCKERIGNORE)]
     if not cfg.include_ignored:
@@ -191,13 +191,47 @@ def _load_chunk(jobs: Sequence[FileJob]) -> list[FileOutcome]:
     return [load(job) for job in jobs]
 
 
-def _git_ignore_predicate(documents: list[Document]) -> Callable[[str], bool]:
+def _git_ignore_predicate(documents: list[Document], outer: tuple[str, list[Document]]) -> Callable[[str], bool]:
+    """Is a path (relative to the scan root) ignored by git?
+
+    ``outer`` is the root's path inside its git work tree and the .gitignore files above the root (paths
+    relative to the work tree's top): a monorepo's root .gitignore also governs ``services/api/``.
+    """
+    prefix, ancestors = outer
     gitignores = [d for d in documents if d.kind is DocKind.GITIGNORE]
-    if not gitignores:
+    if not gitignores and not ancestors:
         return _never
+    from dataclasses import replace
+
     from auditor.ignore import GitIgnore
 
-    return GitIgnore.from_documents(gitignores)
+    if not prefix:
+        return GitIgnore.from_documents(gitignores)
+    matcher = GitIgnore.from_documents([*ancestors, *(replace(d, path=prefix + d.path) for d in gitignores)])
+    return lambda path: matcher.is_ignored(prefix + path)
+
+
+def _outer_gitignores(base: Path) -> tuple[str, list[Document]]:
+    """``base``'s path inside its git work tree ("" at the top) and the parsed .gitignore files above it."""
+    from auditor.inventory import git_prefix
+    from auditor.parsers.ignorefile import parse as parse_ignore
+
+    found = git_prefix(base)
+    if found is None or not found[1]:
+        return "", []
+    top, prefix = found
+    docs = []
+    parts = prefix.strip("/").split("/")
+    for depth in range(len(parts)):
+        rel = "/".join(parts[:depth])
+        try:
+            text = (top / rel / ".gitignore").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        doc = Document(f"{rel}/.gitignore" if rel else ".gitignore", DocKind.GITIGNORE)
+        parse_ignore(doc, text)
+        docs.append(doc)
+    return prefix, docs
 
 
 def _never(_path: str) -> bool:

@@ -57,3 +57,19 @@ def test_parallel_and_serial_scans_agree(tmp_path: Path) -> None:
     parallel = scan(tmp_path, ScanOptions(jobs=2))
     assert [(f.rule_id, f.location) for f in serial.findings] == [(f.rule_id, f.location) for f in parallel.findings]
     assert len([f for f in parallel.findings if f.rule_id == "HCK-01"]) == 12
+
+
+def test_parent_gitignore_governs_a_scanned_subdirectory(tmp_path: Path) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text(".env\n.env*.local\n")
+    service = tmp_path / "services" / "api"
+    service.mkdir(parents=True)
+    (service / ".env").write_text(f"OPENAI_API_KEY={KEY}\n")
+    (service / "app.py").write_text("import os\n")
+    inner = scan(service, ScanOptions(jobs=1))
+    assert not [f for f in inner.findings if f.rule_id in ("IGN-01", "IGN-02", "HCK-01")], inner.findings
+    (tmp_path / ".gitignore").write_text("node_modules/\n")
+    exposed = scan(service, ScanOptions(jobs=1))
+    assert {"IGN-01", "IGN-02"} <= {f.rule_id for f in exposed.findings}

@@ -291,7 +291,8 @@ def env_file_not_ignored(repo: Repository, ctx: RuleContext) -> Iterator[Hit]:
         return
     ignore_docs = list(repo.of_kind(DocKind.GITIGNORE))
     shared = GitIgnore.from_documents(d for d in ignore_docs if d.path != GIT_INFO_EXCLUDE)
-    exposed = [probe for probe in DOTENV_PROBES if not shared.is_ignored(probe)]
+    # repo.git_ignored also knows the .gitignore files above a scanned subdirectory of a work tree
+    exposed = [probe for probe in DOTENV_PROBES if not shared.is_ignored(probe) and not repo.git_ignored(probe)]
     if not exposed:
         return
 
