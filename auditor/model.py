@@ -213,6 +213,7 @@ class Repository:
     documents: list[Document]
     files: frozenset[str]  # every file present below the root (relative posix paths)
     tracked: frozenset[str] | None = None  # `git ls-files` when the root is in a git work tree
+    # the committed .gitignore rules (nested ones, and those above a scanned subdirectory); not local excludes
     git_ignored: IgnorePredicate = field(default=lambda _path: False)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     facts: dict[str, object] = field(default_factory=dict)  # small repository-wide facts ("dotenv": evidence)

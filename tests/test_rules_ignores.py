@@ -61,7 +61,8 @@ def repo_of(files: dict[str, str], *, tracked: set[str] | None = None, extra_doc
         elif credfile.is_credential_file(path):
             docs.append(cred_doc(path, text))
     docs += extra_docs or []
-    shared = GitIgnore.from_documents(d for d in docs if d.kind is DocKind.GITIGNORE)
+    # like the scanner: the predicate holds the committed .gitignore rules, not this clone's local excludes
+    shared = GitIgnore.from_documents(d for d in docs if d.kind is DocKind.GITIGNORE and d.path != ".git/info/exclude")
     return Repository(
         root="repo", documents=docs, files=frozenset(p for p in files if not p.startswith(".git/")),
         tracked=frozenset(tracked) if tracked is not None else None,
