@@ -11,6 +11,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from auditor.detect.names import analyze_name
@@ -657,8 +658,7 @@ def _directory_base(source: str, ctx_dir: str, files: frozenset[str], *, unknown
         return None
     if raw.endswith("/"):
         return rel
-    prefix = _in_context(ctx_dir, rel) + "/"
-    if any(f.startswith(prefix) for f in files):
+    if _in_context(ctx_dir, rel) in _directories(files):
         return rel
     if unknown_is_dir and _in_context(ctx_dir, rel) not in files and "." not in leaf:
         return rel
@@ -792,7 +792,7 @@ def _glob_credentials(pattern: str, ctx_dir: str, files: frozenset[str], ignore:
     rel_pattern = _context_rel(pattern)
     prefix = ctx_dir + "/" if ctx_dir else ""
     out = []
-    for f in sorted(files):
+    for f in _credential_files(files):
         if not f.startswith(prefix):
             continue
         rel = f[len(prefix):]
@@ -923,13 +923,31 @@ def context_copy_without_ignore(repo: Repository, ctx: RuleContext) -> Iterator[
             )
 
 
+@lru_cache(maxsize=4)
+def _credential_files(files: frozenset[str]) -> tuple[str, ...]:
+    """The repository's credential files, sorted: computed once per scan, not once per Dockerfile."""
+    return tuple(sorted(f for f in files if is_credential_file(f)))
+
+
+@lru_cache(maxsize=4)
+def _directories(files: frozenset[str]) -> frozenset[str]:
+    """Every directory that holds a file of the inventory."""
+    out: set[str] = set()
+    for f in files:
+        parent = posixpath.dirname(f)
+        while parent and parent not in out:
+            out.add(parent)
+            parent = posixpath.dirname(parent)
+    return frozenset(out)
+
+
 def _present_credentials(base: str, ctx_dir: str, files: frozenset[str], ignore: _Ignore) -> list[str]:
     root = _in_context(ctx_dir, base)
     prefix = root + "/" if root else ""
     ctx_prefix = ctx_dir + "/" if ctx_dir else ""
     out = []
-    for f in sorted(files):
-        if not f.startswith(prefix) or not is_credential_file(f):
+    for f in _credential_files(files):
+        if not f.startswith(prefix):
             continue
         rel = f[len(ctx_prefix):]
         if not ignore.excluded(rel):
