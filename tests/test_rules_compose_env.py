@@ -413,3 +413,12 @@ def test_ign01_password_in_url_is_high_not_critical() -> None:
     assert lines(hits) == [(".env", 1)]
     assert hits[0].severity is None
     assert "URL with an embedded password" in hits[0].message
+
+
+def test_cli01_public_key_and_public_token_name_public_values(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auditor.config import Config
+    from auditor.scan import ScanOptions, scan
+
+    (tmp_path / "Dockerfile").write_text("FROM node:20\nENV PUBLIC_KEY=\nARG public_token\nARG PUBLIC_STRIPE_SECRET_KEY\n")
+    result = scan(tmp_path, ScanOptions(config=Config(select=("CLI-01",)), jobs=1))
+    assert [f.location.line for f in result.findings] == [4]

@@ -55,6 +55,9 @@ def _check(site: Site, ctx: RuleContext) -> Hit | None:
         return None  # Stripe pk_, Supabase anon JWT...: public by design
     by_name = (
         bool(stripped)
+        # the whole name decides (it knows that PUBLIC_KEY and public_token name public values); the stripped
+        # name must be secret too, so the prefix itself never makes a name secret
+        and secret_name(site.name, ctx)
         and secret_name(stripped, ctx)
         and not publishable_name(stripped)
         and not stripped.upper().endswith(_IDENTIFIER_SUFFIXES)
