@@ -12,7 +12,6 @@ import random
 import string
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -323,11 +322,10 @@ def _code_corpus(size: int) -> str:
     return "".join(parts)
 
 
-def test_large_file_is_scanned_quickly() -> None:
+def test_large_keyword_dense_file_has_no_false_positives() -> None:
+    """Speed is measured by bench/ (never asserted here); this checks a 2 MB keyword-dense file stays clean."""
     text = _code_corpus(2_000_000)
-    started = time.perf_counter()
-    find_keys(text, "big.py")
-    assert time.perf_counter() - started < 2.0  # about 0.1 s on a laptop; generous for slow CI runners
+    assert [k.detector for k in find_keys(text, "big.py")] == []
 
 
 def test_import_order_does_not_matter() -> None:

@@ -186,17 +186,16 @@ def test_gitignore_bad_patterns_never_raise() -> None:
     assert not any(gi.is_ignored(p) for p in ("foo", "foo\\", "[", "a", "/"))
 
 
-def test_gitignore_is_fast_on_large_trees() -> None:
-    import time
-
+def test_gitignore_on_large_trees() -> None:
+    """Many paths under nested ignore files (speed is measured by bench/, never asserted in tests)."""
     patterns = "\n".join(["node_modules/", "dist/", "*.log", ".env*", "!.env.example", "/vendor", "**/tmp/**",
                           "*.py[cod]", "__pycache__/", "coverage/"] * 10)
     gi = GitIgnore.from_texts([(".gitignore", patterns)] + [(f"p{i}/.gitignore", "*.tmp\n") for i in range(30)])
     paths = [f"p{i % 40}/src/m{i % 97}/f{i}.{('py', 'log', 'tmp', 'ts')[i % 4]}" for i in range(50_000)]
-    start = time.perf_counter()
     ignored = sum(gi.is_ignored(p) for p in paths)
-    assert 0 < ignored < len(paths)
-    assert time.perf_counter() - start < 5.0
+    # *.log everywhere; *.tmp only below the 30 directories whose own .gitignore says so
+    expected = sum(p.endswith(".log") or (p.endswith(".tmp") and int(p.split("/")[0][1:]) < 30) for p in paths)
+    assert ignored == expected
 
 
 # --------------------------------------------------------------------------------------------------------------

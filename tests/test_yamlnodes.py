@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from auditor.model import Diagnostic
@@ -126,13 +124,10 @@ def billion_laughs(levels: int = 9) -> str:
     return text
 
 
-def test_billion_laughs_walk_stops_fast_with_one_diagnostic() -> None:
+def test_billion_laughs_walk_stops_with_one_diagnostic() -> None:
     view, sink = view_of(billion_laughs())
-    started = time.perf_counter()
     seen = walk(view)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 5
-    assert seen <= 200_100
+    assert seen <= 200_100  # the visit budget, not a clock, bounds the work
     assert [(d.line, d.message) for d in sink] == [(6, ALIAS_LIMIT_MESSAGE)]  # where it crosses 200k nodes
     assert sink[0].path == "f.yaml"
     assert view.budget.exhausted
@@ -158,9 +153,7 @@ def test_merge_key_bomb_is_bounded() -> None:
     for i in range(1, 30):
         text += f"a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}, *a{i - 1}], x{i}: v}}\n"
     view, sink = view_of(text)
-    started = time.perf_counter()
-    walk(view)
-    assert time.perf_counter() - started < 5
+    walk(view)  # 4 * 3**29 entries if expanded: finishing at all proves the bound
     assert [d.message for d in sink] == [ALIAS_LIMIT_MESSAGE]
 
 
