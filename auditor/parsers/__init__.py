@@ -28,6 +28,11 @@ _MODULES: dict[DocKind, str] = {
     DocKind.TFVARS: "terraform",
     DocKind.GITHUB_WORKFLOW: "github_actions",
     DocKind.GITHUB_ACTION: "github_actions",
+    DocKind.GITLAB_CI: "gitlab_ci",
+    DocKind.CIRCLECI: "circleci",
+    DocKind.BITBUCKET: "bitbucket",
+    DocKind.AZURE_PIPELINES: "azure_pipelines",
+    DocKind.FRONTEND_CONFIG: "frontend",
 }
 
 # Dockerfile.prod is a Dockerfile; dockerfile.py (a module about Dockerfiles) is not
@@ -58,6 +63,9 @@ def kind_of(path: str) -> DocKind:
         return DocKind.GITHUB_WORKFLOW  # .github/workflows/*.yml (anywhere in a monorepo), before compose names
     if lower in {"action.yml", "action.yaml"}:
         return DocKind.GITHUB_ACTION
+    ci = _ci_kind(path, lower)
+    if ci is not None:
+        return ci
     if fnmatch.fnmatch(lower, "*compose*.y*ml") and lower.endswith((".yml", ".yaml")):
         return DocKind.COMPOSE
     if lower.endswith((".tf", ".tf.json")):
@@ -66,6 +74,10 @@ def kind_of(path: str) -> DocKind:
         return DocKind.TFVARS
     if is_env_file_name(name):
         return DocKind.ENV_FILE
+    from auditor.parsers.frontend import frontend_framework
+
+    if frontend_framework(path) is not None:  # next.config.*, vite.config.*, angular.json, src/environments/*.ts
+        return DocKind.FRONTEND_CONFIG
     # Kubernetes: last, any YAML/JSON nobody claimed above (the parser sniffs apiVersion + kind, else TEXT)
     if lower in {"kustomization.yaml", "kustomization.yml", "kustomization"}:
         return DocKind.KUSTOMIZATION
@@ -74,6 +86,23 @@ def kind_of(path: str) -> DocKind:
     if lower.endswith((".yaml", ".yml", ".json")) and not _ci_or_terraform_name(path, lower):
         return DocKind.KUBERNETES
     return DocKind.TEXT
+
+
+def _ci_kind(path: str, lower: str) -> DocKind | None:
+    """GitLab CI, CircleCI, Bitbucket Pipelines and Azure Pipelines files, by name and folder."""
+    if not lower.endswith((".yml", ".yaml")):
+        return None
+    parts = path.lower().split("/")[:-1]
+    if lower.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")) or any(
+            a == ".gitlab" and b == "ci" for a, b in zip(parts, parts[1:], strict=False)):
+        return DocKind.GITLAB_CI  # .gitlab-ci.yml, *.gitlab-ci.yml, local includes under .gitlab/ci/
+    if parts[-1:] == [".circleci"] and lower in {"config.yml", "config.yaml"}:
+        return DocKind.CIRCLECI
+    if lower in {"bitbucket-pipelines.yml", "bitbucket-pipelines.yaml"}:
+        return DocKind.BITBUCKET
+    if lower.startswith("azure-pipelines") or ".azure-pipelines" in parts:
+        return DocKind.AZURE_PIPELINES
+    return None
 
 
 def _ci_or_terraform_name(path: str, lower: str) -> bool:
