@@ -105,20 +105,22 @@ def build_repository(root: Path, options: ScanOptions) -> tuple[Repository, Scan
     files = frozenset(inventory_files)
     tracked = git_tracked(base)
 
+    kinds = {p: kind_of(p) for p in inventory_files}  # decided once per file
+    ignore_kinds = (DocKind.GITIGNORE, DocKind.DOCKERIGNORE)
     # ignore files first: they decide which of the other files are read at all
-    ignore_jobs = [_job(base, p, cfg) for p in inventory_files if kind_of(p) in (DocKind.GITIGNORE, DocKind.DOCKERIGNORE)]
+    ignore_jobs = [_job(base, p, kinds[p], cfg) for p in inventory_files if kinds[p] in ignore_kinds]
     documents: list[Document] = []
     facts: dict[str, object] = {}
     for outcome in map(load, ignore_jobs):
         _collect(outcome, documents, diags, stats, facts)
     git_ignored = _git_ignore_predicate(documents, _outer_gitignores(base) if tracked is not None else ("", []))
 
-    pending = [p for p in inventory_files if kind_of(p) not in (DocKind.GITIGNORE, DocKind.DOCKERIGNORE)]
+    pending = [p for p in inventory_files if kinds[p] not in ignore_kinds]
     if not cfg.include_ignored:
         kept = [p for p in pending if (tracked is not None and p in tracked) or not git_ignored(p)]
         stats.skipped_ignored = len(pending) - len(kept)
         pending = kept
-    jobs = [_job(base, p, cfg) for p in pending]
+    jobs = [_job(base, p, kinds[p], cfg) for p in pending]
     for outcome in _load_all(jobs, options):
         _collect(outcome, documents, diags, stats, facts)
     stats.files_scanned = len(ignore_jobs) + len(jobs) - stats.skipped_binary - stats.skipped_large
@@ -146,8 +148,8 @@ def _map_namespaces(documents: list[Document], mapping: Mapping[str, str]) -> No
         ]
 
 
-def _job(base: Path, path: str, cfg: Config) -> FileJob:
-    return FileJob(str(base), path, kind_of(path), infer_environment(path, cfg.environments),
+def _job(base: Path, path: str, kind: DocKind, cfg: Config) -> FileJob:
+    return FileJob(str(base), path, kind, infer_environment(path, cfg.environments),
                    int(cfg.max_file_size_mb * 1_000_000))
 
 
