@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class KeyauditGroup(click.Group):
-    def main(self, *args: object, **kwargs: object) -> NoReturn:  # type: ignore[override]
+    def main(self, *args: object, **kwargs: object) -> NoReturn:
         try:
             # without standalone mode click returns the code of a raised Exit instead of exiting
             code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
@@ -221,3 +221,8 @@ def explain(rule: str) -> None:
     if policy is None:
         raise click.UsageError(f"unknown rule {rule!r} (see 'keyaudit rules')")
     click.echo(render_policy(policy))
+
+
+from auditor.cluster.cli import cluster  # noqa: E402  (the module imports nothing heavy at load time)
+
+main.add_command(cluster)

@@ -50,6 +50,9 @@ class Config:
     rotation_warn_days: int = 60
     rotation_fail_days: int = 90
     allow: tuple[AllowEntry, ...] = ()
+    cluster_system_namespaces: tuple[str, ...] | None = None  # None: the cluster audit's defaults
+    cluster_environment_labels: tuple[str, ...] | None = None
+    cluster_secret_values: bool = True
     source: str | None = None  # the file it came from
 
 
@@ -106,6 +109,7 @@ def from_mapping(raw: Any, source: str = "<config>") -> Config:
         where = "/".join(str(p) for p in errors[0].path) or "(top)"
         raise ConfigError(f"{source}: {where}: {errors[0].message}")
     rotation = raw.get("rotation", {})
+    cluster = raw.get("cluster", {})
     return Config(
         fail_on=raw.get("fail_on", "low"),
         select=tuple(raw.get("select", ())),
@@ -122,5 +126,8 @@ def from_mapping(raw: Any, source: str = "<config>") -> Config:
         rotation_warn_days=rotation.get("warn_days", 60),
         rotation_fail_days=rotation.get("fail_days", 90),
         allow=tuple(AllowEntry(**entry) for entry in raw.get("allow", ())),
+        cluster_system_namespaces=tuple(cluster["system_namespaces"]) if "system_namespaces" in cluster else None,
+        cluster_environment_labels=tuple(cluster["environment_labels"]) if "environment_labels" in cluster else None,
+        cluster_secret_values=cluster.get("secret_values", True),
         source=source,
     )

@@ -75,7 +75,8 @@ def evaluate(repo: Repository, options: ScanOptions, stats: ScanStats) -> ScanRe
     from auditor.policies import load_policies
 
     cfg = options.config
-    policies = engine.selected(load_policies(), cfg.select, cfg.ignore)
+    # rules that only read live clusters belong to `keyaudit cluster`
+    policies = [p for p in engine.selected(load_policies(), cfg.select, cfg.ignore) if set(p.targets) != {"cluster"}]
     ctx = RuleContext(
         client_prefixes=cfg.client_prefixes, extra_secret_names=cfg.secret_names, allowed_names=cfg.allowed_names,
         rotation_warn_days=cfg.rotation_warn_days, rotation_fail_days=cfg.rotation_fail_days,

@@ -2,7 +2,8 @@
 # Builds a real kube-apiserver and kube-controller-manager (v1.20.2) from Debian 12's `kubernetes` SOURCE
 # package with Debian's golang-1.19, plus Debian's etcd-server, unpacked under $KTEST_HOME (default
 # ~/.cache/ktest, outside the repository). Nothing is installed system-wide. About 15 min and 4 GB the first
-# time on 2 cores; afterwards it returns at once. Used by the live-cluster and admission tests.
+# time on 2 cores; afterwards it returns at once. Used by the live-cluster and admission tests
+# (tests/cluster/conftest.py runs it when the binaries are missing).
 set -euo pipefail
 H=${KTEST_HOME:-$HOME/.cache/ktest}
 if [ -x "$H/bin/kube-apiserver" ] && [ -x "$H/root/usr/bin/etcd" ]; then echo "$H/bin"; exit 0; fi
