@@ -33,6 +33,7 @@ def read_baseline(path: Path) -> frozenset[str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BaselineError(f"{path}: cannot read baseline ({exc.__class__.__name__})") from None
-    if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not isinstance(data.get("findings"), list):
+    if not (isinstance(data, dict) and data.get("version") == BASELINE_VERSION
+            and isinstance(data.get("findings"), list)):
         raise BaselineError(f"{path}: not a keyaudit baseline (version {BASELINE_VERSION})")
     return frozenset(str(e["identity"]) for e in data["findings"] if isinstance(e, dict) and "identity" in e)

@@ -67,7 +67,8 @@ def _note_symlink(entry: os.DirEntry[str], rel: str, real_root: str, inv: Invent
         return
     target = os.path.realpath(entry.path)
     if os.path.commonpath([real_root, target]) != real_root:
-        inv.diagnostics.append(Diagnostic(rel, None, "symlink points outside the scanned root; not followed", "warning"))
+        message = "symlink points outside the scanned root; not followed"
+        inv.diagnostics.append(Diagnostic(rel, None, message, "warning"))
 
 
 def _reason(exc: OSError) -> str:

@@ -41,7 +41,8 @@ def load(job: FileJob) -> FileOutcome:
         with open(full, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if size > job.max_bytes:
-                msg = f"skipped: {size // 1_000_000} MB is over the {job.max_bytes // 1_000_000} MB limit (--max-file-size)"
+                limit = job.max_bytes // 1_000_000
+                msg = f"skipped: {size // 1_000_000} MB is over the {limit} MB limit (--max-file-size)"
                 return FileOutcome(job.path, diagnostics=(Diagnostic(job.path, None, msg, "warning"),), skipped="large")
             raw = fh.read()
     except OSError as exc:
@@ -57,8 +58,8 @@ def load_bytes(path: str, raw: bytes, kind: DocKind, environment: str | None) ->
             return FileOutcome(path, document=doc)
         if kind in (DocKind.TEXT, DocKind.CREDENTIAL_FILE):  # e.g. a Keynote .key file
             return FileOutcome(path, skipped="binary")
-        return FileOutcome(path, diagnostics=(Diagnostic(path, None, f"binary content where a {kind.value} was expected; skipped"),),
-                           skipped="binary")
+        message = f"binary content where a {kind.value} was expected; skipped"
+        return FileOutcome(path, diagnostics=(Diagnostic(path, None, message),), skipped="binary")
     text, decode_diag = _decode(path, raw)
     doc = Document(path, kind, environment)
     if decode_diag:

@@ -88,4 +88,4 @@ def load_policies(directory: Path | None = None) -> tuple[Policy, ...]:
 
 
 def policy_by_id(rule_id: str) -> Policy | None:
-    return next((p for p in load_policies() if p.id == rule_id or p.name == rule_id), None)
+    return next((p for p in load_policies() if rule_id in (p.id, p.name)), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import itertools
 import posixpath
 
 from auditor.model import DocKind, Document
@@ -94,7 +95,7 @@ def _ci_kind(path: str, lower: str) -> DocKind | None:
         return None
     parts = path.lower().split("/")[:-1]
     if lower.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")) or any(
-            a == ".gitlab" and b == "ci" for a, b in zip(parts, parts[1:], strict=False)):
+            a == ".gitlab" and b == "ci" for a, b in itertools.pairwise(parts)):
         return DocKind.GITLAB_CI  # .gitlab-ci.yml, *.gitlab-ci.yml, local includes under .gitlab/ci/
     if parts[-1:] == [".circleci"] and lower in {"config.yml", "config.yaml"}:
         return DocKind.CIRCLECI
