@@ -77,10 +77,12 @@ def scan(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[Path, 
     """Audit PATHS (default: the current directory; '-' reads standard input)."""
     from dataclasses import replace
 
-    from auditor.baseline import BaselineError, read_baseline, write_baseline as save_baseline
+    from auditor.baseline import BaselineError, read_baseline
+    from auditor.baseline import write_baseline as save_baseline
     from auditor.config import ConfigError, find_config, load_config
     from auditor.policies import PolicyError
-    from auditor.scan import ScanError, ScanOptions, repository_key, scan as run_scan, scan_text
+    from auditor.scan import ScanError, ScanOptions, repository_key, scan_text
+    from auditor.scan import scan as run_scan
 
     if len(outputs) > max(len(formats), 1):
         raise click.UsageError("more --output than --format options")

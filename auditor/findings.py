@@ -59,7 +59,7 @@ class ScanResult:
         return [f for f in self.findings if f.is_suppressed]
 
     def counts(self) -> dict[Severity, int]:
-        out = {s: 0 for s in Severity}
+        out = dict.fromkeys(Severity, 0)
         for f in self.active:
             out[f.severity] += 1
         return out

@@ -55,7 +55,7 @@ SEVERITIES = ("info", "low", "medium", "high", "critical", "none")
               help="Record the current findings as accepted, then exit 0.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings too.")
 @click.option("--color/--no-color", default=None, help="Colour the console report (default: when stdout is a TTY).")
-def cluster(  # noqa: PLR0917 - click passes every option as an argument
+def cluster(
         kubeconfig: str | None, contexts: tuple[str, ...], in_cluster: bool, cluster_name: str | None,
         namespaces: tuple[str, ...], no_secret_values: bool, from_files: tuple[Path, ...], now_text: str | None,
         request_timeout: float, page_size: int, formats: tuple[str, ...], outputs: tuple[Path, ...],
