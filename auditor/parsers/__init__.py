@@ -12,6 +12,7 @@ import fnmatch
 import importlib
 import itertools
 import posixpath
+import re
 
 from auditor.model import DocKind, Document
 
@@ -126,7 +127,15 @@ def is_env_template_name(name: str) -> bool:
     return is_env_file_name(name) and name.lower().endswith(_ENV_TEMPLATE_SUFFIXES)
 
 
+# A GitHub Actions workflow kept outside .github/workflows/ (workflow templates, starter workflows, a monorepo's
+# copies): top-level `on:` and `jobs:` keys. Only YAML nobody else claimed is sniffed.
+_WORKFLOW_ON = re.compile(r"""(?m)^["']?on["']?[ \t]*:""")
+_WORKFLOW_JOBS = re.compile(r"(?m)^jobs[ \t]*:")
+
+
 def parse(doc: Document, text: str) -> None:
+    if doc.kind is DocKind.KUBERNETES and _WORKFLOW_JOBS.search(text) and _WORKFLOW_ON.search(text):
+        doc.kind = DocKind.GITHUB_WORKFLOW
     module = _MODULES.get(doc.kind)
     if module is None:
         return
