@@ -515,3 +515,18 @@ def test_messages_never_carry_values(tmp_path: Path) -> None:
     assert {f.rule_id for f in findings} >= {"HCK-11", "BLD-06", "LOG-04"}
     for finding in findings:
         assert not any(secret in finding.message for secret in planted), finding.rule_id
+
+
+def test_log04_process_substitution_keeps_the_secret_off_argv(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auditor.config import Config
+    from auditor.scan import ScanOptions, scan
+
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "t.yml").write_text(
+        "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: gcloud auth activate-service-account --key-file <(printf %s \"$GCP_KEY\")\n"
+        "        env:\n          GCP_KEY: ${{ secrets.GCP_SA_KEY }}\n"
+        "      - run: deploy --api-key \"$API_KEY\"\n        env:\n          API_KEY: ${{ secrets.API_KEY }}\n")
+    result = scan(tmp_path, ScanOptions(config=Config(select=("LOG-04",)), jobs=1))
+    assert [f.location.line for f in result.findings] == [9]

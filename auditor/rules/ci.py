@@ -34,6 +34,7 @@ from auditor.parsers.ci_model import (
     Artifact,
     Binding,
     CIDocument,
+    CISystem,
     Job,
     Pipeline,
     SecretUse,
@@ -42,13 +43,20 @@ from auditor.parsers.ci_model import (
     parse_expression,
     secret_env,
 )
-from auditor.parsers.shell import Command, Script, VarRef, Word
+from auditor.parsers.shell import Command, Script, Span, VarRef, Word
 from auditor.rules import Hit, RuleContext
 from auditor.rules.envfiles import provider_match, publishable_name, secret_name
 
 # ------------------------------------------------------------------------------------------ vocabulary
 
-GITHUB_TOKEN_NAMES = frozenset({"GITHUB_TOKEN"})
+# The job's own short-lived tokens, issued per run by the CI (not stored secrets): GitHub's GITHUB_TOKEN, GitLab's
+# CI_JOB_TOKEN (also the registry and dependency-proxy password) and job JWTs, Azure's System.AccessToken, the
+# OIDC tokens of Bitbucket and CircleCI.
+GITHUB_TOKEN_NAMES = frozenset({
+    "GITHUB_TOKEN", "CI_JOB_TOKEN", "CI_REGISTRY_PASSWORD", "CI_DEPENDENCY_PROXY_PASSWORD", "CI_JOB_JWT",
+    "CI_JOB_JWT_V1", "CI_JOB_JWT_V2", "SYSTEM.ACCESSTOKEN", "SYSTEM_ACCESSTOKEN", "BITBUCKET_STEP_OIDC_TOKEN",
+    "CIRCLE_OIDC_TOKEN", "CIRCLE_OIDC_TOKEN_V2",
+})
 _PRINTERS = frozenset({"echo", "printf", "write-host", "write-output", "write-information", "print"})
 # Commands that pass their input through unchanged to stdout (the secret still reaches the log).
 _PASS_THROUGH = frozenset({"tee", "cat", "grep", "egrep", "fgrep", "sort", "uniq", "column", "less", "more"})
@@ -112,6 +120,13 @@ _BUILD_ARG_FLAGS = ("--build-arg", "--set", "--opt")
 _ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _HELM_KEY = re.compile(r"^[\w.\[\]\\/-]{1,200}$")
 _LOGIN_ACTIONS = ("docker/login-action", "azure/docker-login", "redhat-actions/podman-login")
+_STORE_HINTS = {
+    CISystem.GITHUB_ACTIONS: "store it as an encrypted secret and reference it (`${{ secrets.NAME }}`)",
+    CISystem.GITLAB: "store it as a masked, protected CI/CD variable and reference it (`$NAME`)",
+    CISystem.CIRCLECI: "store it in a project environment variable or a restricted context and reference it (`$NAME`)",
+    CISystem.BITBUCKET: "store it as a secured repository or deployment variable and reference it (`$NAME`)",
+    CISystem.AZURE: "store it as a secret variable (variable group, Key Vault) and reference it (`$(NAME)`)",
+}
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -195,6 +210,8 @@ class _StepScan:
         self.masked: set[str] = set()
         self.findings: list[_Finding] = []
         self.inline_secrets = [u for u in step.secrets if u.via is Via.SCRIPT]
+        # script expressions the parser resolved to a secret (Azure `$(name)` macros), by position
+        self.inline_at = {(u.location.line, u.location.column): u for u in self.inline_secrets}
 
     # -- taint
     def var_taint(self, var: VarRef) -> _Taint | None:
@@ -210,7 +227,7 @@ class _StepScan:
             return _Taint(taint.secret, _OP_NAMES.get(var.op, "a parameter expansion"), var.name)
         return _Taint(taint.secret, taint.how, var.name)
 
-    def expr_taint(self, text: str) -> _Taint | None:
+    def expr_taint(self, text: str, span: Span | None = None) -> _Taint | None:
         expression = parse_expression(text)
         for use in expression.secret_uses(_loc(self.doc, 0), Via.SCRIPT):
             how = "fromJSON()" if use.unredacted else ("an expression function" if use.transformed and not use.whole
@@ -219,7 +236,8 @@ class _StepScan:
         for ref in expression.of("env"):  # ${{ env.TOKEN }} where TOKEN is bound to a secret
             if ref.path and ref.path[0] in self.tainted:
                 return self.tainted[ref.path[0]]
-        return None
+        inline = self.inline_at.get((span.line, span.column)) if span is not None else None
+        return _Taint(inline.name) if inline is not None else None  # a secret the parser resolved (`$(name)`)
 
     def word_taint(self, word: Word) -> _Taint | None:
         """The secret a word's value carries, if any (substitutions included)."""
@@ -229,7 +247,7 @@ class _StepScan:
             if taint is not None and (found is None or taint.derived):
                 found = taint
         for span in word.exprs:
-            taint = self.expr_taint(span.text)
+            taint = self.expr_taint(span.text, span)
             if taint is not None and (found is None or taint.derived):
                 found = taint
         for sub in word.subs:
@@ -250,7 +268,7 @@ class _StepScan:
                 for var in redirect.heredoc.vars:
                     found = found or self.var_taint(var)
                 for span in redirect.heredoc.exprs:
-                    found = found or self.expr_taint(span.text)
+                    found = found or self.expr_taint(span.text, span)
         return found
 
     def sub_taint(self, sub: Script) -> _Taint | None:
@@ -412,7 +430,8 @@ class _StepScan:
             or (program in {"get-childitem", "gci", "dir", "ls"} and args[:1] and args[0].lower() in {"env:", "env:*"})
         )
         if dump:
-            names = sorted({t.secret for t in self.tainted.values()})
+            ambient = {u.name for u in self.inline_secrets} if self.pipeline.ambient_secrets else set()
+            names = sorted({t.secret for t in self.tainted.values()} | ambient)  # ambient: read from the env
             if not names:
                 return
             where, _ = self.sink(script, command)
@@ -452,7 +471,7 @@ class _StepScan:
                     for var in redirect.heredoc.vars:
                         taint = taint or self.var_taint(var)
                     for span in redirect.heredoc.exprs:
-                        taint = taint or self.expr_taint(span.text)
+                        taint = taint or self.expr_taint(span.text, span)
                 elif redirect.op == "<<<" and redirect.target is not None:
                     taint = self.word_taint(redirect.target)
                 if taint is not None:
@@ -517,6 +536,8 @@ class _StepScan:
             previous = argv[index - 1].text if index > 1 else ""
             if previous in _BUILD_ARG_FLAGS or word.text.startswith(tuple(f + "=" for f in _BUILD_ARG_FLAGS)):
                 continue  # a build argument: BLD-06
+            if word.text.startswith(("<(", ">(")):
+                continue  # process substitution: the program gets a /dev/fd path, the secret never reaches argv
             taint = self.word_taint(word)
             if taint is None:
                 continue
@@ -762,11 +783,13 @@ def _script_findings(repo: Repository, ctx: RuleContext) -> Iterator[tuple[Docum
 
 
 def _hits(repo: Repository, ctx: RuleContext, rule: str) -> Iterator[Hit]:
-    seen: set[tuple[str, int, str]] = set()
+    # one finding per source position: a script shared by several jobs (GitLab `default: before_script`,
+    # `extends`, anchors) is reported once, for the first job that runs it
+    seen: set[tuple[str, int, int | None]] = set()
     for doc, finding in _script_findings(repo, ctx):
         if finding.rule != rule:
             continue
-        key = (doc.path, finding.line, finding.name)
+        key = (doc.path, finding.line, finding.column)
         if key in seen:
             continue
         seen.add(key)
@@ -960,9 +983,10 @@ def _literal_credential(doc: Document, binding: Binding, ctx: RuleContext, *, st
                 ROLE_CREDENTIAL: f"credential `{binding.name}`",
                 ROLE_SECRET_FORWARD: f"forwarded secret `{binding.name}`"}.get(role, binding.name)
     label = detector.label if detector is not None else "secret"
+    system = doc.data.system if isinstance(doc.data, CIDocument) else CISystem.GITHUB_ACTIONS
+    hint = _STORE_HINTS.get(system, _STORE_HINTS[CISystem.GITHUB_ACTIONS])
     return Hit(binding.location, f"the {what} is a literal {label} in {doc.path}: everyone who can read the "
-               "repository (and its forks) can use it; store it as an encrypted secret and reference it "
-               "(`${{ secrets.NAME }}`), then rotate it", value=value,
+               f"repository (and its forks) can use it; {hint}, then rotate it", value=value,
                severity=Severity.CRITICAL if detector is not None else None,
                confidence=Confidence.HIGH if detector is not None or strict else Confidence.MEDIUM,
                name=binding.name, route=binding.site.route or None)
@@ -992,7 +1016,7 @@ def _artifact_hits(doc: Document, job: Job, artifact: Artifact, step: Step | Non
             continue
         if _is_cred_file(cleaned):
             where = {"artifact": "uploaded as a build artifact (downloadable by anyone with read access to the "
-                                 "repository's Actions runs; for a public repository, everyone)",
+                                 "repository's CI runs; for a public repository, everyone)",
                      "cache": "saved to the CI cache (restored by other workflows and branches of the repository)",
                      "workspace": "persisted to the pipeline workspace"}.get(artifact.kind, "stored")
             yield Hit(_loc(doc, line), f"`{posixpath.basename(cleaned.rstrip('/'))}` is a credential file and is "
@@ -1001,9 +1025,13 @@ def _artifact_hits(doc: Document, job: Job, artifact: Artifact, step: Step | Non
         elif cleaned in _WORKSPACE_PATHS and artifact.kind == "artifact" and persisted \
                 and _uploads_hidden_files(artifact):
             explicit = all(c.persist_credentials is True for c in persisted)
+            github = persisted[0].action is None or persisted[0].action.is_("actions/checkout")
+            checkout, token, setting = (
+                ("`actions/checkout`", "GITHUB_TOKEN", "`persist-credentials: false`") if github
+                else ("`checkout`", "System.AccessToken", "no `persistCredentials: true`"))
             yield Hit(_loc(doc, line), "this step uploads the whole workspace, including `.git/config`, where "
-                      f"`actions/checkout` (line {persisted[0].line}) persisted the job's GITHUB_TOKEN: anyone who "
-                      "can download the artifact gets the token; set `persist-credentials: false` on the checkout "
+                      f"{checkout} (line {persisted[0].line}) persisted the job's {token}: anyone who "
+                      f"can download the artifact gets the token; set {setting} on the checkout "
                       "and upload only the build output", severity=Severity.LOW if explicit else None,
                       name="workspace")
 
