@@ -422,3 +422,17 @@ def test_cli01_public_key_and_public_token_name_public_values(tmp_path) -> None:
     (tmp_path / "Dockerfile").write_text("FROM node:20\nENV PUBLIC_KEY=\nARG public_token\nARG PUBLIC_STRIPE_SECRET_KEY\n")
     result = scan(tmp_path, ScanOptions(config=Config(select=("CLI-01",)), jobs=1))
     assert [f.location.line for f in result.findings] == [4]
+
+
+def test_hck02_weak_password_of_a_ci_service_container_is_not_reported(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auditor.config import Config
+    from auditor.scan import ScanOptions, scan
+
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "t.yml").write_text(
+        "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    services:\n      db:\n        image: postgres:16\n"
+        "        env:\n          POSTGRES_PASSWORD: postgres\n    env:\n      ADMIN_PASSWORD: hunter\n"
+        "    steps:\n      - run: make test\n")
+    result = scan(tmp_path, ScanOptions(config=Config(select=("HCK-02",)), jobs=1))
+    assert [(f.location.line, f.name) for f in result.findings] == [(11, "ADMIN_PASSWORD")]

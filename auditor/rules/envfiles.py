@@ -135,7 +135,8 @@ def literal_secret_in_env(repo: Repository, ctx: RuleContext) -> Iterator[Hit]:
                     continue
                 if not secret_looking(literal):
                     # a demo default such as POSTGRES_PASSWORD=gitea is weak, but still a working credential
-                    weak = password_name(site.name) and is_literal_password(literal.text)
+                    weak = (password_name(site.name) and is_literal_password(literal.text)
+                            and not _ci_service_container(doc, site))
                     if not weak:
                         continue
             key = (doc.path, site.location.line, site.name)
@@ -146,6 +147,16 @@ def literal_secret_in_env(repo: Repository, ctx: RuleContext) -> Iterator[Hit]:
             message = _hck02_message(doc, site, literal is not site.value, detector, weak)
             yield Hit(site.location, message, value=literal,
                       severity=severity, confidence=confidence, name=site.name, route=site.route or None)
+
+
+_CI_KINDS = frozenset({DocKind.GITHUB_WORKFLOW, DocKind.GITHUB_ACTION, DocKind.GITLAB_CI, DocKind.CIRCLECI,
+                       DocKind.BITBUCKET, DocKind.AZURE_PIPELINES})
+
+
+def _ci_service_container(doc: Document, site: Site) -> bool:
+    """A CI job's throwaway service container (``services: db: POSTGRES_PASSWORD: postgres``): it lives for one job
+    on the runner and its weak password protects nothing."""
+    return doc.kind in _CI_KINDS and site.context.get("level") == "service"
 
 
 def password_name(name: str) -> bool:
