@@ -64,7 +64,8 @@ def main() -> None:
 @click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
               help="Record the current findings as accepted, then exit 0.")
 @click.option("--stdin-name", default="stdin", show_default=True,
-              help="File name that decides the parser for '-' (e.g. Dockerfile, .env, manifest.yaml).")
+              help="File name that decides the parser for '-' (e.g. Dockerfile, .env, manifest.yaml); "
+                   "by default the content decides.")
 @click.option("--show-suppressed", is_flag=True, help="List suppressed findings too.")
 @click.option("-j", "--jobs", type=click.IntRange(0, 256), default=0, help="Worker processes (0 = one per CPU).")
 @click.option("--max-file-size", type=click.FloatRange(min=0.001), default=None, help="Skip files larger than N MB.")

@@ -20,7 +20,7 @@ from auditor.environment import infer_environment
 from auditor.findings import ScanResult, ScanStats
 from auditor.loader import FileJob, FileOutcome, load, load_bytes
 from auditor.model import Diagnostic, DocKind, Document, Repository
-from auditor.parsers import kind_of
+from auditor.parsers import kind_of, sniff_kind
 from auditor.rules import RuleContext
 
 PARALLEL_THRESHOLD = 48  # files; below this, worker start-up costs more than it saves
@@ -60,6 +60,8 @@ def scan_text(name: str, raw: bytes, options: ScanOptions | None = None) -> Scan
     options = options or ScanOptions()
     started = time.perf_counter()
     kind = kind_of(name)
+    if kind is DocKind.TEXT and "." not in name:  # no telling name (the default "stdin"): look at the content
+        kind = sniff_kind(raw.decode("utf-8", "replace"))
     outcome = load_bytes(name, raw, kind, infer_environment(name, options.config.environments))
     docs = [outcome.document] if outcome.document else []
     repo = Repository(root="-", documents=docs, files=frozenset({name}), tracked=frozenset({name}),

@@ -123,3 +123,17 @@ def test_demo_repository_reports_its_mistakes() -> None:
 def test_own_repository_audits_clean() -> None:
     proc = keyaudit("scan", str(ROOT))  # .keyaudit.yaml excludes the deliberate mistakes under fixtures/
     assert proc.returncode == 0, proc.stdout
+
+
+def test_rendered_helm_manifests_on_stdin_are_read_as_manifests() -> None:
+    rendered = ("---\n# Source: api/templates/secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n"
+                f"stringData:\n  OPENAI_API_KEY: {KEY}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+                "data:\n  LOG_LEVEL: info\n")
+    proc = keyaudit("scan", "-", "-f", "json", stdin=rendered)
+    assert proc.returncode == 1, proc.stderr
+    assert [(f["rule_id"], f["location"]["line"]) for f in json.loads(proc.stdout)["findings"]] == [("HCK-03", 8)]
+
+
+def test_dockerfile_on_stdin_is_recognised() -> None:
+    proc = keyaudit("scan", "-", "-f", "json", "--select", "BLD-01", stdin="FROM node:20\nARG NPM_TOKEN\n")
+    assert [f["rule_id"] for f in json.loads(proc.stdout)["findings"]] == ["BLD-01"]

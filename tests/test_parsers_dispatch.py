@@ -40,3 +40,17 @@ def test_a_manifest_with_a_jobs_key_is_still_a_manifest() -> None:
     outcome = load_bytes("k8s/cm.yaml", text, kind_of("k8s/cm.yaml"), None)
     assert outcome.document is not None
     assert outcome.document.kind is DocKind.KUBERNETES
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("apiVersion: v1\nkind: Secret\n", DocKind.KUBERNETES),
+    ("on: push\njobs:\n  a: {}\n", DocKind.KUBERNETES),  # the manifest parser hands workflows on
+    ("# syntax=docker/dockerfile:1\nFROM python:3.12\n", DocKind.DOCKERFILE),
+    ("services:\n  web:\n    image: x\n", DocKind.COMPOSE),
+    ("# settings\nA=1\nexport B=2\n", DocKind.ENV_FILE),
+    ("print('hello')\n", DocKind.TEXT),
+])
+def test_sniff_kind(text: str, kind: DocKind) -> None:
+    from auditor.parsers import sniff_kind
+
+    assert sniff_kind(text) is kind

@@ -118,6 +118,27 @@ def _ci_or_terraform_name(path: str, lower: str) -> bool:
     )
 
 
+_SNIFF_MANIFEST = re.compile(r"(?m)^(?:apiVersion|kind)[ \t]*:")
+_SNIFF_DOCKERFILE = re.compile(r"(?im)^FROM[ \t]+\S")
+_SNIFF_COMPOSE = re.compile(r"(?m)^services[ \t]*:")
+_SNIFF_ENV = re.compile(r"(?m)^(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def sniff_kind(text: str) -> DocKind:
+    """The kind of content that arrives without a file name (``helm template ... | keyaudit scan -``)."""
+    head = text[:65536]
+    if _SNIFF_MANIFEST.search(head) or (_WORKFLOW_JOBS.search(head) and _WORKFLOW_ON.search(head)):
+        return DocKind.KUBERNETES  # the manifest parser hands workflows on and declines other YAML
+    if _SNIFF_DOCKERFILE.search(head):
+        return DocKind.DOCKERFILE
+    if _SNIFF_COMPOSE.search(head):
+        return DocKind.COMPOSE
+    lines = [line for line in head.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if lines and all(_SNIFF_ENV.match(line) for line in lines):
+        return DocKind.ENV_FILE
+    return DocKind.TEXT
+
+
 def is_env_file_name(name: str) -> bool:
     lower = name.lower()
     return lower in {".env", ".envrc"} or lower.startswith(".env.") or lower.endswith(".env")
