@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
-from auditor.model import Diagnostic, Document, Location, SiteKind
+from auditor.model import Document, Location, SiteKind
 from auditor.parsers.ci_model import (
     ROLE_INPUT,
     ActionRef,
@@ -55,7 +55,7 @@ from auditor.parsers.ci_model import (
 )
 from auditor.parsers.gitlab_ci import YamlCIReader, store_value
 from auditor.parsers.shell import SourceText, Span, parse_script
-from auditor.parsers.yamlnodes import View, load_documents
+from auditor.parsers.yamlnodes import View, mapping_roots
 
 __all__ = ["AZURE_EXPRESSIONS", "parse"]
 
@@ -86,17 +86,10 @@ _HOOKS = ("preDeploy", "deploy", "routeTraffic", "postRouteTraffic")
 
 
 def parse(doc: Document, text: str) -> None:
-    roots, diagnostics = load_documents(doc.path, text)
-    doc.diagnostics.extend(diagnostics)
     ci = CIDocument(CISystem.AZURE)
     doc.data = ci
     known = _known_secrets(text)
-    for node in roots:
-        root = View.root(node, doc.path, doc.diagnostics)
-        if not root.is_mapping:
-            doc.diagnostics.append(Diagnostic(doc.path, root.line, "not an Azure Pipelines file: top level is not a "
-                                              "mapping", "warning"))
-            continue
+    for root in mapping_roots(doc, text, "an Azure Pipelines file"):
         reader = _AzureReader(doc, SourceText(text))
         reader.known_secrets |= known
         ci.pipelines.append(reader.config(root))

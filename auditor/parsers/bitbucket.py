@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from auditor.model import Diagnostic, Document, SiteKind
+from auditor.model import Document, SiteKind
 from auditor.parsers.ci_model import (
     ROLE_CREDENTIAL,
     ActionRef,
@@ -41,7 +41,7 @@ from auditor.parsers.ci_model import (
 )
 from auditor.parsers.gitlab_ci import YamlCIReader
 from auditor.parsers.shell import SourceText
-from auditor.parsers.yamlnodes import View, load_documents
+from auditor.parsers.yamlnodes import View, mapping_roots
 
 __all__ = ["parse"]
 
@@ -50,16 +50,9 @@ _MAX_NESTING = 6
 
 
 def parse(doc: Document, text: str) -> None:
-    roots, diagnostics = load_documents(doc.path, text)
-    doc.diagnostics.extend(diagnostics)
     ci = CIDocument(CISystem.BITBUCKET)
     doc.data = ci
-    for node in roots:
-        root = View.root(node, doc.path, doc.diagnostics)
-        if not root.is_mapping:
-            doc.diagnostics.append(Diagnostic(doc.path, root.line, "not a Bitbucket Pipelines file: top level is not "
-                                              "a mapping", "warning"))
-            continue
+    for root in mapping_roots(doc, text, "a Bitbucket Pipelines file"):
         ci.pipelines.append(_BitbucketReader(doc, SourceText(text)).config(root))
 
 

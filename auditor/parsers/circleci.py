@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from auditor.model import Diagnostic, Document, SiteKind
+from auditor.model import Document, SiteKind
 from auditor.parsers.ci_model import (
     ROLE_CREDENTIAL,
     ROLE_INPUT,
@@ -46,7 +46,7 @@ from auditor.parsers.ci_model import (
 )
 from auditor.parsers.gitlab_ci import YamlCIReader, environment_canonical
 from auditor.parsers.shell import SourceText
-from auditor.parsers.yamlnodes import View, load_documents
+from auditor.parsers.yamlnodes import View, mapping_roots
 
 __all__ = ["CIRCLECI_EXPRESSIONS", "parse"]
 
@@ -57,16 +57,9 @@ _BUILTINS = frozenset({"checkout", "setup_remote_docker", "attach_workspace", "a
 
 
 def parse(doc: Document, text: str) -> None:
-    roots, diagnostics = load_documents(doc.path, text)
-    doc.diagnostics.extend(diagnostics)
     ci = CIDocument(CISystem.CIRCLECI)
     doc.data = ci
-    for node in roots:
-        root = View.root(node, doc.path, doc.diagnostics)
-        if not root.is_mapping:
-            doc.diagnostics.append(Diagnostic(doc.path, root.line, "not a CircleCI config: top level is not a mapping",
-                                              "warning"))
-            continue
+    for root in mapping_roots(doc, text, "a CircleCI config"):
         ci.pipelines.append(_CircleReader(doc, SourceText(text)).config(root))
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from auditor.detect.values import classify
 from auditor.model import Diagnostic, Document, Location, Phase, Site, SiteKind, Value
 from auditor.parsers.envfile import classify_literal
-from auditor.parsers.yamlnodes import View, duplicate_keys, load_documents
+from auditor.parsers.yamlnodes import View, duplicate_keys, mapping_roots
 
 # A real interpolation (``$VAR``, ``${VAR...}``) as opposed to the ``$$`` escape.
 _DOLLAR = re.compile(r"\$\$|\$(?=[{A-Za-z_])")
@@ -99,16 +99,9 @@ class ComposeFile:
 
 
 def parse(doc: Document, text: str) -> None:
-    roots, diagnostics = load_documents(doc.path, text)
-    doc.diagnostics.extend(diagnostics)
     compose = ComposeFile(project_dir=posixpath.dirname(doc.path))
     doc.data = compose
-    for node in roots:
-        root = View.root(node, doc.path, doc.diagnostics)
-        if not root.is_mapping:
-            doc.diagnostics.append(Diagnostic(doc.path, root.line, "not a compose file: top level is not a mapping",
-                                              "warning"))
-            continue
+    for root in mapping_roots(doc, text, "a compose file"):
         _Reader(doc, compose).read(root)
 
 

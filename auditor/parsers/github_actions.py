@@ -46,7 +46,7 @@ from auditor.parsers.ci_model import (
     parse_expression,
 )
 from auditor.parsers.shell import GHA_EXPRESSIONS, SourceText, Span, find_expressions, parse_script, yaml_scalar_origin
-from auditor.parsers.yamlnodes import View, load_documents
+from auditor.parsers.yamlnodes import View, mapping_roots
 
 _USES = re.compile(r"^(?P<name>[^@\s]+)@(?P<ref>[^\s@]+)$")
 _BASH_SHELLS = ("bash", "sh")
@@ -59,17 +59,10 @@ _ARTIFACT_ACTIONS = {
 
 
 def parse(doc: Document, text: str) -> None:
-    roots, diagnostics = load_documents(doc.path, text)
-    doc.diagnostics.extend(diagnostics)
     ci = CIDocument(CISystem.GITHUB_ACTIONS)
     doc.data = ci
     source = SourceText(text)
-    for node in roots:
-        root = View.root(node, doc.path, doc.diagnostics)
-        if not root.is_mapping:
-            doc.diagnostics.append(Diagnostic(doc.path, root.line, f"not a {doc.kind.value} file: top level is not a "
-                                              "mapping", "warning"))
-            continue
+    for root in mapping_roots(doc, text, f"a {doc.kind.value} file"):
         reader = _Reader(doc, source)
         if doc.kind is DocKind.GITHUB_ACTION:
             ci.pipelines.append(reader.action(root))

@@ -58,7 +58,7 @@ from auditor.parsers.ci_model import (
     Via,
 )
 from auditor.parsers.shell import Script, SourceText, Span, parse_script, yaml_scalar_origin
-from auditor.parsers.yamlnodes import View, load_documents
+from auditor.parsers.yamlnodes import View, mapping_roots
 
 __all__ = [
     "GITLAB_EXPRESSIONS",
@@ -392,19 +392,12 @@ def store_value(text: str) -> Value:
 
 
 def parse(doc: Document, text: str) -> None:
-    roots, diagnostics = load_documents(doc.path, text)
-    doc.diagnostics.extend(diagnostics)
     ci = CIDocument(CISystem.GITLAB)
     doc.data = ci
     pipeline = Pipeline(CISystem.GITLAB, doc.path, 1, "pipeline", ambient_secrets=True)
     reader = _GitLabReader(doc, SourceText(text))
     configs = 0
-    for node in roots:
-        root = View.root(node, doc.path, doc.diagnostics)
-        if not root.is_mapping:
-            doc.diagnostics.append(Diagnostic(doc.path, root.line, "not a GitLab CI file: top level is not a mapping",
-                                              "warning"))
-            continue
+    for root in mapping_roots(doc, text, "a GitLab CI file"):
         keys = set(root.keys())
         if keys == {"spec"}:  # the header document of a CI/CD component or an included file
             spec = root.get("spec")

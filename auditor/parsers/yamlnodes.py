@@ -34,7 +34,7 @@ from typing import TypeAlias
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from auditor.model import Diagnostic
+from auditor.model import Diagnostic, Document
 
 __all__ = [
     "ALIAS_LIMIT_MESSAGE",
@@ -95,6 +95,22 @@ def load_documents(path: str, text: str) -> tuple[list[Node], list[Diagnostic]]:
     except (yaml.YAMLError, UnicodeError, ValueError, RecursionError, MemoryError) as exc:
         diagnostics.append(Diagnostic(path, None, f"invalid YAML: {exc.__class__.__name__}"))
     return roots, diagnostics
+
+
+def mapping_roots(doc: Document, text: str, what: str) -> Iterator[View]:
+    """Each YAML document of ``doc``'s text as a root view; syntax errors and non-mapping tops become diagnostics.
+
+    ``what`` names the expected file for the message ("a compose file", "a CircleCI config").
+    """
+    roots, diagnostics = load_documents(doc.path, text)
+    doc.diagnostics.extend(diagnostics)
+    for node in roots:
+        root = View.root(node, doc.path, doc.diagnostics)
+        if root.is_mapping:
+            yield root
+        else:
+            message = f"not {what}: top level is not a mapping"
+            doc.diagnostics.append(Diagnostic(doc.path, root.line, message, "warning"))
 
 
 def _marked_error(path: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
