@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from auditor.model import DocKind, Document, Phase, RefKind, SiteKind, ValueKind
 from auditor.parsers import kind_of
-from auditor.parsers import parse as parse_document
-from auditor.parsers.ci_model import ROLE_INPUT_DEFAULT, CIDocument, CISystem, Job, Pipeline, Via, secret_env
+from auditor.parsers.ci_model import ROLE_INPUT_DEFAULT, CIDocument, CISystem, Via, secret_env
 from auditor.parsers.gitlab_ci import environment_canonical
+
+from .ci_support import job, line_of, parse_ci, pipeline
 
 
 def parse(text: str, path: str = ".gitlab-ci.yml") -> Document:
-    doc = Document(path, kind_of(path))
-    parse_document(doc, textwrap.dedent(text))
-    return doc
-
-
-def pipeline(doc: Document) -> Pipeline:
-    assert isinstance(doc.data, CIDocument)
-    (only,) = doc.data.pipelines
-    return only
-
-
-def job(doc: Document, job_id: str) -> Job:
-    return next(j for j in pipeline(doc).jobs if j.id == job_id)
-
-
-def line_of(text: str, needle: str, nth: int = 1) -> int:
-    lines = [i for i, line in enumerate(textwrap.dedent(text).splitlines(), 1) if needle in line]
-    return lines[nth - 1]
+    return parse_ci(text, path)
 
 
 @pytest.mark.parametrize(("path", "kind"), [
