@@ -837,10 +837,21 @@ class _Lexer:
 
     def _match_paren(self, i: int, end: int) -> int:
         """Index just past the ``)`` closing a ``(`` opened before ``i`` (quotes respected)."""
+        return self._match_close(i, end, "(", ")", "unbalanced parenthesis", skip_expressions=False)
+
+    def _match_close(self, i: int, end: int, opening: str, closing: str, problem: str, *,
+                     skip_expressions: bool) -> int:
+        """Index just past the ``closing`` that balances an ``opening`` before ``i``; quotes and backslashes are
+        respected, and CI expressions (``${{ }}``) skipped whole when ``skip_expressions``."""
         s = self.s
         depth = 1
         quote: str | None = None
         while i < end:
+            if skip_expressions:
+                m = self.expr_at(i, end)
+                if m is not None:
+                    i = m.end()
+                    continue
             c = s[i]
             if quote:
                 if c == "\\" and quote == '"':
@@ -851,14 +862,14 @@ class _Lexer:
                 quote = c
             elif c == "\\":
                 i += 1
-            elif c == "(":
+            elif c == opening:
                 depth += 1
-            elif c == ")":
+            elif c == closing:
                 depth -= 1
                 if depth == 0:
                     return i + 1
             i += 1
-        self.error(end - 1, "unbalanced parenthesis")
+        self.error(end - 1, problem)
         return end
 
     def _match_double_paren(self, i: int, end: int) -> int:
@@ -1109,33 +1120,7 @@ class _Lexer:
         return i + 1
 
     def _match_brace(self, i: int, end: int) -> int:
-        s = self.s
-        depth = 1
-        quote: str | None = None
-        while i < end:
-            m = self.expr_at(i, end)
-            if m is not None:
-                i = m.end()
-                continue
-            c = s[i]
-            if quote:
-                if c == "\\" and quote == '"':
-                    i += 1
-                elif c == quote:
-                    quote = None
-            elif c in "'\"":
-                quote = c
-            elif c == "\\":
-                i += 1
-            elif c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    return i + 1
-            i += 1
-        self.error(end - 1, "unterminated ${")
-        return end
+        return self._match_close(i, end, "{", "}", "unterminated ${", skip_expressions=True)
 
     def _parse_braced(self, inner: str, offset: int, parts: _WordParts, *, position: tuple[int, int],
                       quoted: bool) -> None:
