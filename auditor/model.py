@@ -217,15 +217,15 @@ class Repository:
     git_ignored: IgnorePredicate = field(default=lambda _path: False)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     facts: dict[str, object] = field(default_factory=dict)  # small repository-wide facts ("dotenv": evidence)
+    _by_path: dict[str, Document] | None = field(default=None, repr=False, compare=False)
 
     def of_kind(self, *kinds: DocKind) -> Iterator[Document]:
         return (d for d in self.documents if d.kind in kinds)
 
     def document(self, path: str) -> Document | None:
-        for doc in self.documents:
-            if doc.path == path:
-                return doc
-        return None
+        if self._by_path is None or len(self._by_path) != len(self.documents):
+            self._by_path = {doc.path: doc for doc in self.documents}
+        return self._by_path.get(path)
 
     def is_committed(self, path: str) -> bool:
         """Tracked by git, or (outside git / untracked) not ignored by the effective .gitignore rules."""
