@@ -80,6 +80,10 @@ def _parse(doc: Document, text: str) -> None:
         from auditor import parsers
 
         parsers.parse(doc, text)
+        if doc.kind is DocKind.TEXT:  # no structured parser judged its names and values: the generic detector does
+            from auditor.detect.generic import find_generic_secrets
+
+            doc.keys.extend(find_generic_secrets(text, doc.path))
     except RecursionError:
         doc.diagnostics.append(Diagnostic(doc.path, None, "nesting too deep to parse; file partially read"))
     except Exception as exc:  # a parser bug must not lose the other files: report it without its message

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auditor.detect.generic import DETECTOR_ID as GENERIC
 from auditor.model import Confidence, Repository, Severity
 from auditor.rules import Hit, RuleContext
 
 URL_DETECTORS = frozenset({"url-credentials"})
+_WHERE = "it is exposed to everyone with read access and in git history"
 
 
 def provider_key(repo: Repository, ctx: RuleContext) -> Iterator[Hit]:
@@ -15,6 +17,12 @@ def provider_key(repo: Repository, ctx: RuleContext) -> Iterator[Hit]:
     for doc in repo.documents:
         for key in doc.keys:
             if key.detector in URL_DETECTORS or key.publishable:
+                continue
+            if key.detector == GENERIC:
+                yield Hit(key.location,
+                          f"a secret-named variable is assigned a random-looking literal: if it is a live credential, "
+                          f"rotate it ({_WHERE}) and read it from the environment or a secret store at runtime",
+                          value=key.value, name=key.detector, severity=Severity.HIGH, confidence=Confidence.MEDIUM)
                 continue
             yield Hit(
                 key.location,

@@ -299,7 +299,7 @@ def build_output(path: str) -> bool:
     return "public" in dirs and name.endswith(_PUBLIC_SCRIPT)
 
 
-_NOT_PROVIDER_KEYS = frozenset({"url-credentials"})
+_NOT_PROVIDER_KEYS = frozenset({"url-credentials", "generic-secret"})  # CLI-03: provider formats only
 _GENERIC_DETECTORS = frozenset({"jwt"})  # a token of unknown provenance: the policy's own severity
 
 
