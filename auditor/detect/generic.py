@@ -25,7 +25,8 @@ _ASSIGNMENT = re.compile(
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")  # identifiers far more often than keys
 _WORD_PART = re.compile(r"[A-Za-z]+\d{0,3}|\d{1,4}")
 _SEPARATORS = re.compile(r"[._/-]+")
-_CAMEL_NAME = re.compile(r"(?:[A-Z][a-z]{2,}\d*|[A-Z]{1,4}\d*(?=[A-Z]|$)|[a-z]{2,})+")  # V1ServiceAccountTokenProjection
+# V1ServiceAccountTokenProjection, OAuth2ClientCredentials: class names, not keys
+_CAMEL_NAME = re.compile(r"(?:[A-Z][a-z]{2,}\d*|[A-Z]{1,4}\d*(?=[A-Z]|$)|[a-z]{2,})+")
 _KEYWORDS = ("key", "secret", "token", "passw", "pwd", "auth", "credential", "apikey")
 
 
