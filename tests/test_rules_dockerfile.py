@@ -15,9 +15,11 @@ from auditor.rules.dockerfile import (
     context_copy_without_ignore,
     credential_file_copied,
     credential_setup_in_run,
-    is_credential_file,
     literal_credential,
     secret_named_build_var,
+)
+from auditor.rules.dockerfile import (
+    exposes_credentials as is_credential_file,
 )
 from auditor.scan import ScanOptions, scan
 

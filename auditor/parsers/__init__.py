@@ -14,7 +14,10 @@ import itertools
 import posixpath
 import re
 
+from auditor.detect.credfiles import is_env_file_name, is_env_template_name
 from auditor.model import DocKind, Document
+
+__all__ = ["is_env_file_name", "is_env_template_name", "kind_of", "parse", "sniff_kind"]
 
 _MODULES: dict[DocKind, str] = {
     DocKind.DOCKERFILE: "dockerfile",
@@ -40,7 +43,6 @@ _MODULES: dict[DocKind, str] = {
 # Dockerfile.prod is a Dockerfile; dockerfile.py (a module about Dockerfiles) is not
 _NOT_DOCKERFILE_SUFFIXES = frozenset({".py", ".go", ".js", ".ts", ".rs", ".rb", ".java", ".md", ".rst", ".txt", ".json",
                                       ".yaml", ".yml", ".toml", ".sh", ".html", ".snap"})
-_ENV_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl")
 
 
 def kind_of(path: str) -> DocKind:
@@ -139,13 +141,6 @@ def sniff_kind(text: str) -> DocKind:
     return DocKind.TEXT
 
 
-def is_env_file_name(name: str) -> bool:
-    lower = name.lower()
-    return lower in {".env", ".envrc"} or lower.startswith(".env.") or lower.endswith(".env")
-
-
-def is_env_template_name(name: str) -> bool:
-    return is_env_file_name(name) and name.lower().endswith(_ENV_TEMPLATE_SUFFIXES)
 
 
 # A GitHub Actions workflow kept outside .github/workflows/ (workflow templates, starter workflows, a monorepo's

@@ -18,11 +18,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import posixpath
 import re
 from collections.abc import Iterator
 from typing import Any
 
+from auditor.detect.credfiles import credential_type, is_credential_file
 from auditor.detect.values import classify
 from auditor.model import Diagnostic, Document, Location, Phase, Site, SiteKind, Value, ValueKind
 
@@ -30,47 +30,6 @@ __all__ = ["CREDENTIAL_KIND", "credential_type", "is_credential_file", "parse"]
 
 CREDENTIAL_KIND = "credential-file"  # the DocKind value this parser is registered for
 
-# kubeconfig-prod.yaml yes; kubeconfig.md, kubeconfig.go, kubeconfig.tpl no (docs, code, templates)
-_NOT_KUBECONFIG_EXTS = frozenset({".md", ".txt", ".rst", ".adoc", ".go", ".py", ".sh", ".js", ".ts", ".rb", ".java",
-                                  ".tf", ".j2", ".jinja", ".tpl", ".tmpl", ".example", ".sample", ".template"})
-_SSH_KEY_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
-
-
-def credential_type(path: str) -> str | None:
-    """The kind of credential file ``path`` names, or None. Env files, Terraform state and tfvars are not
-    credential files here (other rules own them)."""
-    norm = path.replace("\\", "/")
-    name = posixpath.basename(norm)
-    lower = name.lower()
-    lower_path = norm.lower()
-    if lower == ".npmrc":
-        return "npmrc"
-    if lower == ".pypirc":
-        return "pypirc"
-    if lower in (".netrc", "_netrc"):
-        return "netrc"
-    if lower == ".git-credentials":
-        return "git-credentials"
-    if lower_path == ".docker/config.json" or lower_path.endswith("/.docker/config.json"):
-        return "docker-config"
-    if lower_path == ".aws/credentials" or lower_path.endswith("/.aws/credentials"):
-        return "aws-credentials"
-    if lower_path == ".kube/config" or lower_path.endswith("/.kube/config"):
-        return "kubeconfig"
-    if (lower == "kubeconfig" or lower.startswith(("kubeconfig-", "kubeconfig_", "kubeconfig."))
-            or lower.endswith(".kubeconfig")) and posixpath.splitext(lower)[1] not in _NOT_KUBECONFIG_EXTS:
-        return "kubeconfig"
-    if lower.endswith(".json") and any(t in lower for t in ("service-account", "service_account", "credentials")):
-        return "google-json"
-    if lower in _SSH_KEY_NAMES or lower.endswith((".pem", ".key")):
-        return "private-key"
-    if lower.endswith((".p12", ".pfx")):
-        return "pkcs12"
-    return None
-
-
-def is_credential_file(path: str) -> bool:
-    return credential_type(path) is not None
 
 
 def parse(doc: Document, text: str) -> None:

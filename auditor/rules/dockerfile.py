@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from auditor.detect.credfiles import CREDENTIAL_DIRS, exposes_credentials
 from auditor.detect.names import analyze_name
 from auditor.detect.providers import match_value
 from auditor.detect.values import classify, looks_secret
@@ -28,7 +29,6 @@ from auditor.model import (
     Value,
     ValueKind,
 )
-from auditor.parsers import is_env_template_name
 from auditor.parsers.dockerfile import DockerfileData, Instruction, KeyValue, ShellCommand, Source
 from auditor.rules import Hit, RuleContext
 
@@ -49,20 +49,7 @@ CREDENTIAL_PATH_ENVS = frozenset({
     "GOOGLE_APPLICATION_CREDENTIALS", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "HF_TOKEN_PATH", "KUBECONFIG",
 })
 
-# §D4 CRED_FILES, by file name / path suffix; templates (.env.example...) are excluded separately.
-_CRED_NAMES = frozenset({
-    ".env", ".envrc", ".npmrc", ".pypirc", ".netrc", "_netrc", ".git-credentials", "id_rsa", "id_ed25519",
-    "id_ecdsa", "id_dsa", "kubeconfig",
-})
-_CRED_GLOBS = (".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "*.tfstate", "*.tfstate.*", "kubeconfig*",
-               "*service-account*.json", "*service_account*.json", "*credentials*.json")
-_CRED_SUFFIXES = (".docker/config.json", ".aws/credentials", ".kube/config", ".config/gh/hosts.yml")
-_CRED_DIRS = frozenset({".aws", ".ssh", ".kube", ".docker", ".gnupg"})
 _CRED_PATH_VAR = re.compile(r"\$\{?(" + "|".join(sorted(CREDENTIAL_PATH_ENVS)) + r")\b")
-_PUBLIC_PEM = re.compile(r"(?i)(?:^|[-_.])(?:cert|certificate|chain|fullchain|ca|cacert|ca-bundle|pub|public|bundle)"
-                         r"(?:[-_.]|$)")
-
-_PRIVATE_PEM = re.compile(r"(?i)(?:^|[-_.])(?:key|privkey|priv|private)(?:[-_.]|$)")
 
 # BLD-03: files whose writing stores a credential in the layer.
 _WRITE_TARGET_NAMES = frozenset({".npmrc", ".pypirc", ".netrc", "_netrc", ".git-credentials"})
@@ -694,25 +681,6 @@ def _effective_ignore(repo: Repository, doc: Document) -> _Ignore | None:
 # --------------------------------------------------------------------------------------------- BLD-04
 
 
-def is_credential_file(path: str) -> bool:
-    """§D4 CRED_FILES for a path or a glob written in a COPY source."""
-    clean = path.rstrip("/")
-    base = posixpath.basename(clean)
-    if not base or is_env_template_name(base):
-        return False
-    if base in _CRED_NAMES or base in _CRED_DIRS or clean.endswith(_CRED_SUFFIXES):
-        return True
-    if base.endswith(".pem") and _PUBLIC_PEM.search(base[:-4]) and not _PRIVATE_PEM.search(base[:-4]):
-        return False  # ca.pem, fullchain.pem, cert.pem: certificates, not keys
-    if any(fnmatch.fnmatchcase(base, g) for g in _CRED_GLOBS):
-        return True
-    if any(c in base for c in "*?["):  # a glob that would pick up credential files
-        probes = (".env", ".env.local", ".env.production", ".npmrc", "id_rsa", "key.pem", "server.key",
-                  "credentials.json", "service-account.json")
-        return any(fnmatch.fnmatchcase(p, base) for p in probes) and base not in ("*", ".*")
-    return False
-
-
 @dataclass(frozen=True, slots=True)
 class _Build:
     """One Dockerfile with its build context (the Dockerfile's directory) and the context's ignore rules."""
@@ -744,7 +712,8 @@ def _copied_credential(b: _Build, instr: Instruction, src: Source) -> Hit | None
     from_stage = instr.flag("from")
     if src.heredoc is not None:
         dest = instr.dest_path or ""
-        if not is_credential_file(dest) or not re.search(r"(?i)_auth|password|token|secret|key|auth", src.heredoc.body):
+        credential_text = re.search(r"(?i)_auth|password|token|secret|key|auth", src.heredoc.body)
+        if not exposes_credentials(dest) or not credential_text:
             return None
         what = f"writes {posixpath.basename(dest)} from a heredoc"
     elif _CRED_PATH_VAR.search(instr.dest or "") and not _is_remote(src.path):
@@ -757,7 +726,7 @@ def _copied_credential(b: _Build, instr: Instruction, src: Source) -> Hit | None
     else:
         if _is_remote(src.path):
             return None
-        if is_credential_file(src.path):
+        if exposes_credentials(src.path):
             if from_stage is None and ignore is not None and not any(c in src.path for c in "*?[") and \
                     ignore.excluded(_context_rel(src.path)):
                 return None  # the ignore file keeps it out of the context (the build would fail instead)
@@ -769,7 +738,7 @@ def _copied_credential(b: _Build, instr: Instruction, src: Source) -> Hit | None
             what = f"copies {', '.join(matched[:3])} through the glob {src.path}"
         else:
             return None
-    is_dir = posixpath.basename(src.path.rstrip("/")) in _CRED_DIRS
+    is_dir = posixpath.basename(src.path.rstrip("/")) in CREDENTIAL_DIRS
     landed = _landing(instr, src, is_dir)
     if landed is None or not _reaches(data, instr.stage_index, landed, is_dir):
         return None
@@ -797,7 +766,7 @@ def _glob_credentials(pattern: str, ctx_dir: str, files: frozenset[str], ignore:
             continue
         rel = f[len(prefix):]
         top = "/".join(rel.split("/")[: rel_pattern.count("/") + 1])
-        if fnmatch.fnmatchcase(top, rel_pattern) and is_credential_file(rel):
+        if fnmatch.fnmatchcase(top, rel_pattern) and exposes_credentials(rel):
             if ignore is not None and ignore.excluded(rel):
                 continue
             out.append(rel)
@@ -926,7 +895,7 @@ def context_copy_without_ignore(repo: Repository, ctx: RuleContext) -> Iterator[
 @lru_cache(maxsize=4)
 def _credential_files(files: frozenset[str]) -> tuple[str, ...]:
     """The repository's credential files, sorted: computed once per scan, not once per Dockerfile."""
-    return tuple(sorted(f for f in files if is_credential_file(f)))
+    return tuple(sorted(f for f in files if exposes_credentials(f)))
 
 
 @lru_cache(maxsize=4)
@@ -959,7 +928,7 @@ __all__ = [
     "context_copy_without_ignore",
     "credential_file_copied",
     "credential_setup_in_run",
-    "is_credential_file",
+    "exposes_credentials",
     "literal_credential",
     "secret_named_build_var",
 ]
