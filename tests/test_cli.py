@@ -117,7 +117,8 @@ def test_demo_repository_reports_its_mistakes() -> None:
     proc = keyaudit("scan", str(demo), "-f", "json")
     assert proc.returncode == 1, proc.stderr
     rules = {f["rule_id"] for f in json.loads(proc.stdout)["findings"]}
-    assert {"HCK-01", "BLD-01", "IGN-01", "IGN-02", "IGN-03", "CLI-01"} <= rules, rules
+    assert {"HCK-01", "HCK-02", "BLD-01", "BLD-03", "BLD-05", "BLD-06", "IGN-01", "IGN-02", "IGN-03", "CLI-01",
+            "ENV-03"} <= rules, rules
 
 
 def test_own_repository_audits_clean() -> None:
