@@ -94,9 +94,16 @@ def _parse(doc: Document, text: str) -> None:
 def _facts(path: str, text: str) -> dict[str, object]:
     """Repository-wide facts some rules need from files they do not otherwise parse (dependency manifests)."""
     from auditor.rules.ignores import manifest_dotenv
+    from auditor.rules.scanning import pre_commit_scanner
 
+    facts: dict[str, object] = {}
     found = manifest_dotenv(path, text)
-    return {"dotenv": found} if found is not None else {}
+    if found is not None:
+        facts["dotenv"] = found
+    scanner = pre_commit_scanner(path, text)
+    if scanner is not None:
+        facts["secret_scanning"] = scanner
+    return facts
 
 
 def _decode(path: str, raw: bytes) -> tuple[str, Diagnostic | None]:

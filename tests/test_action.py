@@ -52,3 +52,9 @@ def test_action_scan_step_runs(tmp_path: Path) -> None:
     outputs = dict(line.split("=", 1) for line in (tmp_path / "output").read_text().splitlines())
     assert outputs["exit-code"] == "1"
     assert "IGN-02" not in (tmp_path / "summary").read_text()
+
+
+def test_pre_commit_hook_definition_is_valid() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    jsonschema.validate(hooks, _schema("pre-commit-hooks.json"))
+    assert hooks[0]["entry"].startswith("keyaudit scan")

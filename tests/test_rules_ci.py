@@ -530,3 +530,19 @@ def test_log04_process_substitution_keeps_the_secret_off_argv(tmp_path) -> None:
         "      - run: deploy --api-key \"$API_KEY\"\n        env:\n          API_KEY: ${{ secrets.API_KEY }}\n")
     result = scan(tmp_path, ScanOptions(config=Config(select=("LOG-04",)), jobs=1))
     assert [f.location.line for f in result.findings] == [9]
+
+
+@pytest.mark.parametrize(("pre_commit", "fires"), [
+    ("repos:\n  - repo: https://github.com/gitleaks/gitleaks\n    rev: v8.21.2\n    hooks: [{id: gitleaks}]\n", False),
+    ("repos:\n  - repo: https://github.com/psf/black\n    rev: 24.8.0\n    hooks: [{id: black}]\n", True),
+])
+def test_log07_pre_commit_secret_scanner_counts(tmp_path, pre_commit: str, fires: bool) -> None:  # type: ignore[no-untyped-def]
+    from auditor.config import Config
+    from auditor.scan import ScanOptions, scan
+
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text("on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n")
+    (tmp_path / ".pre-commit-config.yaml").write_text(pre_commit)
+    result = scan(tmp_path, ScanOptions(config=Config(select=("LOG-07",)), jobs=1))
+    assert bool(result.findings) is fires
