@@ -307,12 +307,17 @@ def as_json(results: list[CaseResult], seconds: float, manifest: Path) -> dict[s
     }
 
 
+REPOSITORY_LEVEL_RULES = ("LOG-07",)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0].strip(),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help=f"default: {DEFAULT_MANIFEST}")
     p.add_argument("--select", action="append", default=[], help="run only these keyaudit rules (comma-separated)")
-    p.add_argument("--ignore", action="append", default=[], help="skip these keyaudit rules (comma-separated)")
+    p.add_argument("--ignore", action="append", default=[],
+                   help="skip these keyaudit rules (comma-separated); LOG-07 is always skipped: it judges a "
+                        "repository's set-up (no secret scanner runs), not a case's content")
     p.add_argument("--source", action="append", default=[], help="only cases of this source (e.g. moby/buildkit)")
     p.add_argument("--kind", action="append", default=[], help="only cases of this kind (dockerfile, k8s, gha...)")
     p.add_argument("--min-severity", choices=SEVERITIES, default="info",
@@ -332,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.manifest.is_file():
         print(f"eval_corpus: no manifest at {args.manifest}; nothing to evaluate")
         return 0
-    select, ignore = _split(args.select), _split(args.ignore)
+    select, ignore = _split(args.select), [*_split(args.ignore), *REPOSITORY_LEVEL_RULES]
     if select or ignore:
         from auditor.policies import load_policies
 
