@@ -49,6 +49,12 @@ class ScanResult:
     stats: ScanStats = field(default_factory=ScanStats)
     tool_version: str = ""
     rules: tuple[str, ...] = ()  # ids of the rules that ran
+    # Some input could not be read (API errors, missing permissions): findings may be missing. The diagnostics
+    # say what was not read; reporters say the result is partial (JSON `partial`, SARIF executionSuccessful).
+    partial: bool = False
+    # How locations are addressed outside the scanned tree: None for paths relative to the scan root (SARIF
+    # `%SRCROOT%`); "kube" for `keyaudit cluster`'s `<context>/<namespace>/<Kind>/<name>` (SARIF `kube://...`).
+    uri_scheme: str | None = None
 
     @property
     def active(self) -> list[Finding]:

@@ -294,6 +294,7 @@ def test_json_carries_every_finding_field() -> None:
     report = json.loads(render("json", sample(), policies=POLICIES))
     assert report["version"] == 1
     assert report["tool"] == {"name": "keyaudit", "version": "0.1.0"}
+    assert report["partial"] is False
     assert report["rules"] == ["BLD-01", "HCK-02", "HCK-06", "IGN-02"]
     assert report["summary"]["critical"] == 1
     assert report["summary"]["medium"] == 1
@@ -320,6 +321,8 @@ def test_json_schema_rejects_what_it_should() -> None:
         lambda r: r["suppressed"][0].update(suppressed=None),
         lambda r: r["findings"][0]["location"].update(line=0),
         lambda r: r["summary"].pop("files_scanned"),
+        lambda r: r.pop("partial"),
+        lambda r: r.update(partial="yes"),
     ]
     for mutate in mutations:
         broken = json.loads(json.dumps(report))
@@ -425,6 +428,99 @@ def test_sarif_describes_rules_without_a_policy_from_their_findings() -> None:
     run = sarif_run(sample(), policies=())
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["BLD-01", "HCK-02", "HCK-06", "IGN-02"]
     assert run["tool"]["driver"]["rules"][0]["shortDescription"]["text"] == BLD01.title
+
+
+# --- partial results and cluster locations -------------------------------------------------------------------
+
+K8S02 = dataclasses.replace(
+    POLICIES[1], id="K8S-02", name="literal-secret-in-running-workload", title="Literal key in a running workload",
+    category="hardcoded-secret", targets=("cluster",),
+)
+
+
+def cluster_result(partial: bool = True) -> ScanResult:
+    """What `keyaudit cluster` returns: object paths, line 1, a context named like a kubeconfig user@cluster."""
+    findings = [
+        finding(K8S02, "admin@kind-shop/shop-prod/Deployment/api", 1, None,
+                "OPENAI_API_KEY in container api of Deployment shop-prod/api is set to a literal",
+                severity=Severity.CRITICAL, evidence="sk-proj-...(164 chars)", name="OPENAI_API_KEY",
+                route="Deployment/api.spec.template.spec.containers[api].env.OPENAI_API_KEY"),
+        finding(K8S02, "admin@kind-shop/ClusterRole/secret reader", 1, None, "cluster-scoped, odd name"),
+    ]
+    diagnostics = [
+        Diagnostic("admin@kind-shop", None, 'forbidden: cannot list secrets in namespace payments; grant verbs: '
+                   '["list"] on resources: ["secrets"] ("apiGroups: [""]")', "warning"),
+        Diagnostic("admin@kind-shop", None, "listing pods: GET /api/v1/pods: timed out (result partial)", "error"),
+        Diagnostic("admin@kind-shop", None, "the audit of this cluster is partial: some resources could not be read "
+                   "(see the other diagnostics)", "warning"),
+    ]
+    return ScanResult(root="admin@kind-shop", findings=findings, diagnostics=diagnostics,
+                      stats=ScanStats(files_seen=40, files_scanned=12, documents_parsed=12), tool_version="0.1.0",
+                      rules=("K8S-02",), partial=partial, uri_scheme="kube")
+
+
+def test_cluster_sarif_uses_absolute_kube_uris_and_is_valid() -> None:
+    doc = json.loads(render("sarif", cluster_result(), policies=POLICIES))
+    sarif_validator().validate(doc)
+    run = doc["runs"][0]
+    artifacts = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    assert artifacts == [{"uri": "kube://admin%40kind-shop/ClusterRole/secret%20reader"},
+                         {"uri": "kube://admin%40kind-shop/shop-prod/Deployment/api"}]
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert all("uriBaseId" not in n["locations"][0]["physicalLocation"]["artifactLocation"]
+               for n in notes if "locations" in n)
+    assert notes[1]["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "kube://admin%40kind-shop"}
+    api = run["results"][1]
+    assert api["locations"][0]["logicalLocations"] == [
+        {"fullyQualifiedName": "Deployment/api.spec.template.spec.containers[api].env.OPENAI_API_KEY"}]
+
+
+def test_sarif_partial_result_is_not_a_successful_execution() -> None:
+    validator = sarif_validator()
+    partial = json.loads(render("sarif", cluster_result(partial=True)))
+    complete = json.loads(render("sarif", cluster_result(partial=False)))
+    for doc in (partial, complete):
+        validator.validate(doc)
+    invocation = partial["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    first = invocation["toolExecutionNotifications"][0]
+    assert first["level"] == "error"
+    assert first["descriptor"] == {"id": "partial"}
+    assert first["message"]["text"].startswith("Results are partial: 2 API errors/permissions missing")
+    assert len(invocation["toolExecutionNotifications"]) == 4  # the marker and the three diagnostics
+    assert complete["runs"][0]["invocations"][0]["executionSuccessful"] is True
+    assert len(complete["runs"][0]["invocations"][0]["toolExecutionNotifications"]) == 3
+
+
+def test_scan_results_keep_srcroot_relative_uris() -> None:
+    scan_like = dataclasses.replace(cluster_result(partial=False), uri_scheme=None)
+    run = sarif_run(scan_like)
+    artifact = run["results"][1]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact == {"uri": "admin%40kind-shop/shop-prod/Deployment/api", "uriBaseId": "%SRCROOT%"}
+
+
+def test_json_and_console_say_a_result_is_partial() -> None:
+    report = json.loads(render("json", cluster_result()))
+    report_validator().validate(report)
+    assert report["partial"] is True
+    assert report["findings"][1]["location"]["path"] == "admin@kind-shop/shop-prod/Deployment/api"
+    lines = render("console", cluster_result()).splitlines()
+    assert lines[-3].startswith("2 findings")
+    assert lines[-2] == "Results are partial: 2 API errors/permissions missing (see Diagnostics)."
+    one = dataclasses.replace(cluster_result(), diagnostics=cluster_result().diagnostics[1:])
+    assert "Results are partial: 1 API error/permission missing" in render("console", one)
+    unknown = dataclasses.replace(cluster_result(), diagnostics=[])
+    assert "Results are partial: some input could not be read" in render("console", unknown)
+    assert "partial" not in render("console", cluster_result(partial=False)).splitlines()[-2]
+    assert "Results are partial" not in render("console", sample())
+    assert json.loads(render("json", sample()))["partial"] is False
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_renders_a_cluster_result(fmt: str) -> None:
+    for partial in (True, False):
+        result = cluster_result(partial)
+        assert_well_formed(fmt, render(fmt, result, policies=POLICIES, show_suppressed=True), result)
 
 
 # --- junit ---------------------------------------------------------------------------------------------------

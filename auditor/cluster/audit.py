@@ -25,10 +25,11 @@ from auditor.findings import Finding, ScanResult, ScanStats
 from auditor.model import Diagnostic, Location
 from auditor.policies import Policy
 from auditor.rules import RuleContext
-from auditor.rules.cluster import ClusterRepository
+from auditor.rules.cluster import ClusterRepository, undecided
 
 TARGET = "cluster"
 PARTIAL = "the audit of this cluster is partial"
+URI_SCHEME = "kube"  # SARIF locations: kube://<context>/<namespace>/<Kind>/<name>
 
 __all__ = ["AuditOptions", "ClusterUnreachable", "audit", "cluster_policies", "is_partial"]
 
@@ -77,7 +78,7 @@ def audit(sources: Sequence[ClusterSource], options: AuditOptions | None = None)
     for source in sources:
         try:
             snapshots.append(collect(source, collect_options))
-        except ClusterUnreachable as exc:
+        except ClusterUnreachable as exc:  # others answered (else raised below): the result is partial
             failures.append(str(exc))
             diagnostics.append(Diagnostic(source.context, None, f"cluster unreachable: {exc}", "error"))
         finally:
@@ -112,6 +113,10 @@ def audit(sources: Sequence[ClusterSource], options: AuditOptions | None = None)
     for doc in documents:
         diagnostics.extend(doc.diagnostics)
     diagnostics.extend(rule_diags)
+    ran = {p.id for p in policies}
+    for snap in snapshots:
+        diagnostics.extend(Diagnostic(snap.facts.context, None, f"{rule_id}: {message}", "warning")
+                           for rule_id, message in undecided(snap.facts) if rule_id in ran)
     findings = sorted((_line_one(f) for f in findings),
                       key=lambda f: (f.location.path, f.rule_id, f.route or "", f.name or ""))
     counts: Counter[str] = Counter()
@@ -119,13 +124,16 @@ def audit(sources: Sequence[ClusterSource], options: AuditOptions | None = None)
         counts.update(snap.counts)
     stats = ScanStats(files_seen=counts["listed"], files_scanned=len(documents), documents_parsed=len(documents),
                       skipped_ignored=counts["covered"], seconds=time.perf_counter() - started)
+    partial = bool(failures) or any(snap.partial for snap in snapshots)
     return ScanResult(root=repo.root, findings=findings, diagnostics=diagnostics, stats=stats,
-                      tool_version=__version__, rules=tuple(p.id for p in policies))
+                      tool_version=__version__, rules=tuple(p.id for p in policies), partial=partial,
+                      uri_scheme=URI_SCHEME)
 
 
 def is_partial(result: ScanResult) -> bool:
-    """Some resources of some cluster could not be read (403, timeout, API error)."""
-    return any(d.message.startswith(PARTIAL) for d in result.diagnostics)
+    """Some resources of some cluster could not be read (403, timeout, API error), or a cluster could not be
+    reached while others were: :attr:`ScanResult.partial`."""
+    return result.partial
 
 
 def _line_one(finding: Finding) -> Finding:

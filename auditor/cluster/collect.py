@@ -6,7 +6,10 @@ once per owning controller, not once per pod. Pods whose controller could not be
 owner, under the owner's path (stable across restarts).
 
 Everything is processed page by page: a page's raw objects are dropped once turned into documents and facts,
-and a Secret's values once classified. A 403 on one resource is a warning naming the permission to grant; a
+and a Secret's values once classified. The Sealed Secrets controller's key Secrets are left out of the listing
+that reads values (label selector) and listed on their own as metadata only: their private keys are never
+requested. The DaemonSets of the Secrets Store CSI driver and the Deployments of the Sealed Secrets controller
+leave their flags in the facts (K8S-07, K8S-08). A 403 on one resource is a warning naming the permission to grant; a
 timeout or API error is an error that marks the result partial; both let the rest of the audit go on.
 """
 
@@ -24,6 +27,7 @@ from auditor.cluster.model import (
     DEFAULT_ENVIRONMENT_LABELS,
     DEFAULT_SYSTEM_NAMESPACES,
     controller_of,
+    csi_driver_facts,
     external_secret_facts,
     flux_decrypts_sops,
     is_vault_injector,
@@ -31,6 +35,8 @@ from auditor.cluster.model import (
     namespace_environment,
     object_path,
     owner_path,
+    provider_class_facts,
+    sealed_controller_facts,
     secret_facts,
     string_map,
     to_document,
@@ -91,10 +97,11 @@ class _Collector:
     seen: set[str] = field(default_factory=set)  # uids audited or covered
     pod_owners: set[str] = field(default_factory=set)
     cluster_uid: str | None = None
+    failures: int = 0  # lists that failed (403, timeout, API error), diagnosed or quiet
 
     def __post_init__(self) -> None:
         self.facts = ClusterFacts(self.source.context, self.options.now or datetime.now(UTC),
-                                  values_read=self.options.secret_values)
+                                  values_read=self.options.secret_values, namespaces=self.options.namespaces)
 
     @property
     def context(self) -> str:
@@ -110,8 +117,13 @@ class _Collector:
         self.discover()
         self.list_namespaces()
         for resource in R.WORKLOADS:
+            failures = self.failures
             for obj in self.each(resource):
                 self.workload(obj, resource.kind)
+            if resource is R.DAEMONSETS:
+                self.facts.daemonsets_seen = self.failures == failures
+            elif resource is R.DEPLOYMENTS:
+                self.facts.deployments_seen = self.failures == failures
         for pod in self.each(R.PODS):
             self.pod(pod)
         self.secrets()
@@ -126,6 +138,7 @@ class _Collector:
     # -- diagnostics
     def forbidden(self, resource: Resource, exc: Forbidden, namespaces: list[str] | None = None) -> None:
         self.partial = True
+        self.failures += 1
         group = f'apiGroups: ["{resource.group}"]'
         where = (f"in namespace{'s' if len(namespaces) > 1 else ''} {_shorten(namespaces)}" if namespaces
                  else "at cluster scope" if exc.namespace is None else f"in namespace {exc.namespace}")
@@ -137,6 +150,7 @@ class _Collector:
 
     def error(self, what: str, exc: SourceError, rules: tuple[str, ...] = ()) -> None:
         self.partial = True
+        self.failures += 1
         affected = f"; {', '.join(rules)} may have missed objects" if rules else ""
         self.diagnostics.append(Diagnostic(self.context, None, f"{what}: {exc}{affected} (result partial)", "error"))
 
@@ -192,8 +206,9 @@ class _Collector:
 
     # -- listing
     def each(self, resource: Resource, *, metadata_only: bool = False, field_selector: str | None = None,
-             quiet: bool = False) -> Iterator[Obj]:
-        """Every object of ``resource`` in scope; failures become diagnostics (``quiet``: no diagnostic)."""
+             label_selector: str | None = None, quiet: bool = False) -> Iterator[Obj]:
+        """Every object of ``resource`` in scope; failures become diagnostics (``quiet``: no diagnostic, but
+        :attr:`failures` still counts them)."""
         version = self.version_of(resource)
         if version is None:
             return
@@ -203,36 +218,39 @@ class _Collector:
         for namespace in scopes:
             try:
                 for obj in self.source.list(resource, version, namespace, metadata_only=metadata_only,
-                                            field_selector=field_selector):
+                                            field_selector=field_selector, label_selector=label_selector):
                     self.counts["listed"] += 1
                     yield obj
             except Forbidden as exc:
                 if namespace is None and resource.namespaced and self.namespaces:
-                    yield from self.each_namespace(resource, version, metadata_only, field_selector, quiet)
+                    yield from self.each_namespace(resource, version, metadata_only, field_selector, label_selector,
+                                                   quiet)
                 elif namespace is not None:
                     denied.append(namespace)
                 elif not quiet:
                     self.forbidden(resource, exc)
                 else:
-                    self.partial = True
+                    self.quiet_failure()
             except NotFound:
                 continue  # the API went away between discovery and listing
             except Unavailable as exc:
                 if not quiet:
                     self.error(f"listing {resource.display}", exc, resource.rules)
                 else:
-                    self.partial = True
+                    self.quiet_failure()
         if denied and not quiet:
             self.forbidden(resource, Forbidden("list", resource.display, denied[0], resource.group), denied)
+        elif denied:
+            self.quiet_failure()
 
     def each_namespace(self, resource: Resource, version: str, metadata_only: bool, field_selector: str | None,
-                       quiet: bool) -> Iterator[Obj]:
+                       label_selector: str | None, quiet: bool) -> Iterator[Obj]:
         """A cluster-wide list was forbidden: namespace-scoped grants may still allow it per namespace."""
         denied: list[str] = []
         for namespace in sorted(self.namespaces):
             try:
                 for obj in self.source.list(resource, version, namespace, metadata_only=metadata_only,
-                                            field_selector=field_selector):
+                                            field_selector=field_selector, label_selector=label_selector):
                     self.counts["listed"] += 1
                     yield obj
             except Forbidden:
@@ -242,13 +260,19 @@ class _Collector:
             except Unavailable as exc:
                 if not quiet:
                     self.error(f"listing {resource.display} in namespace {namespace}", exc, resource.rules)
+                else:
+                    self.quiet_failure()
         if denied and not quiet:
             if len(denied) == len(self.namespaces):
                 self.forbidden(resource, Forbidden("list", resource.display, None, resource.group))
             else:
                 self.forbidden(resource, Forbidden("list", resource.display, denied[0], resource.group), denied)
         elif denied:
-            self.partial = True
+            self.quiet_failure()
+
+    def quiet_failure(self) -> None:
+        self.partial = True
+        self.failures += 1
 
     # -- namespaces and environments
     def list_namespaces(self) -> None:
@@ -299,6 +323,14 @@ class _Collector:
     def workload(self, obj: Obj, kind: str) -> None:
         m = meta(obj)
         uid = str(m.get("uid") or id(obj))
+        if kind == "DaemonSet":
+            driver = csi_driver_facts(self.context, obj)
+            if driver is not None:
+                self.facts.csi_drivers.append(driver)
+        elif kind == "Deployment":
+            controller = sealed_controller_facts(self.context, obj)
+            if controller is not None:
+                self.facts.sealed_controllers.append(controller)
         owner = controller_of(obj)
         template = _pod_template(obj, kind)
         if template is not None and vault_injection_requested(meta(template).get("annotations")):
@@ -337,24 +369,33 @@ class _Collector:
                     if uid:
                         types[str(uid)] = secret_type
         before = len(self.diagnostics)
-        for obj in self.each(R.SECRETS, metadata_only=not values):
-            m = meta(obj)
-            namespace = str(m.get("namespace") or "")
-            system = namespace in self.options.system_namespaces
-            facts = secret_facts(
-                self.context, obj, environment=self.environment(namespace), system=system,
-                fingerprint_key=self.options.fingerprint_key if values else None,
-                secret_type=types.get(str(m.get("uid")), "Opaque") if not values else None,
-            )
-            self.facts.secrets.append(facts)
-            if system:
-                self.counts["covered"] += 1
-                continue
-            shell: Obj = {"apiVersion": "v1", "kind": "Secret", "metadata": m}
-            if facts.type:
-                shell["type"] = facts.type
-            self.document(shell)
+        # the Sealed Secrets controller's private keys are left out on the server, whatever the mode ...
+        for obj in self.each(R.SECRETS, metadata_only=not values, label_selector=R.NOT_SEALING_KEYS_SELECTOR):
+            self.secret(obj, None if values else types.get(str(meta(obj).get("uid")), "Opaque"), values)
         self.facts.secrets_seen = len(self.diagnostics) == before
+        # ... and listed as metadata only (K8S-08 needs their age); a failure here repeats the one above, so it is
+        # counted, not diagnosed again
+        failures = self.failures
+        for obj in self.each(R.SECRETS, metadata_only=True, label_selector=R.SEALING_KEYS_SELECTOR, quiet=True):
+            self.secret(obj, types.get(str(meta(obj).get("uid")), "Opaque") if types else None, False)
+        self.facts.sealing_keys_seen = self.failures == failures
+
+    def secret(self, obj: Obj, secret_type: str | None, values: bool) -> None:
+        m = meta(obj)
+        namespace = str(m.get("namespace") or "")
+        system = namespace in self.options.system_namespaces
+        facts = secret_facts(
+            self.context, obj, environment=self.environment(namespace), system=system,
+            fingerprint_key=self.options.fingerprint_key if values else None, secret_type=secret_type,
+        )
+        self.facts.secrets.append(facts)
+        if system:
+            self.counts["covered"] += 1
+            return
+        shell: Obj = {"apiVersion": "v1", "kind": "Secret", "metadata": m}
+        if facts.type:
+            shell["type"] = facts.type
+        self.document(shell)
 
     def webhooks(self) -> None:
         before = len(self.diagnostics)
@@ -364,15 +405,23 @@ class _Collector:
         self.facts.webhooks_seen = len(self.diagnostics) == before
 
     def stores(self) -> None:
+        known = self.facts.store_groups
+        # an API that is not served has no objects; one that discovery could not tell about is unknown
+        self.facts.provider_classes_seen = known is not None and R.SECRET_PROVIDER_CLASSES.group not in known
         for resource in R.STORES:
-            if self.facts.store_groups is None or resource.group not in self.facts.store_groups:
+            if known is None or resource.group not in known:
                 continue
+            failures = self.failures
             for obj in self.each(resource):
                 self.document(obj)
-                if resource is R.EXTERNAL_SECRETS:
+                if resource is R.SECRET_PROVIDER_CLASSES:
+                    self.facts.provider_classes.append(provider_class_facts(self.context, obj))
+                elif resource is R.EXTERNAL_SECRETS:
                     namespace = str(meta(obj).get("namespace") or "")
                     self.facts.external_secrets.append(
                         external_secret_facts(self.context, obj, self.environment(namespace)))
+            if resource is R.SECRET_PROVIDER_CLASSES:
+                self.facts.provider_classes_seen = self.failures == failures
         flux = R.FLUX_KUSTOMIZATIONS
         if self.groups is not None and flux.group in self.groups:
             before = len(self.diagnostics)

@@ -19,15 +19,24 @@ import base64
 import binascii
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from auditor.detect.values import looks_secret
 from auditor.environment import canonical, infer_environment
 from auditor.model import DocKind, Document, ValueKind
 from auditor.redact import fingerprint
-from auditor.rules.cluster import ExternalSecretFacts, OwnerRef, SecretFacts, SecretKeyFacts
+from auditor.rules.cluster import (
+    CsiDriverFacts,
+    ExternalSecretFacts,
+    OwnerRef,
+    ProviderClassFacts,
+    SealedControllerFacts,
+    SecretFacts,
+    SecretKeyFacts,
+    parse_duration,
+)
 from auditor.rules.envfiles import provider_match
 
 Obj = dict[str, Any]
@@ -39,6 +48,18 @@ _PUBLIC_CONTENT = re.compile(r"^\s*(?:-----BEGIN (?:CERTIFICATE|PUBLIC KEY|X509 
                              r"ssh-(?:rsa|ed25519|dss) |ecdsa-sha2-)")
 _PRIVATE_KEY = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY")
 _MAX_LABELS = 200
+_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+# image repositories of the Secrets Store CSI driver: registry.k8s.io/csi-secrets-store/driver, the AKS add-on's
+# mcr.microsoft.com/oss/kubernetes-csi/secrets-store/driver, mirrors named after the chart; not the providers
+# (secrets-store-csi-driver-provider-aws, provider-azure, vault-csi-provider)
+_CSI_DRIVER_PARENTS = frozenset({"csi-secrets-store", "secrets-store"})
+_CSI_DRIVER_REPO = "secrets-store-csi-driver"
+_CSI_DRIVER_CONTAINER = "secrets-store"
+_SEALED_CONTROLLER_IMAGE = "sealed-secrets-controller"
+_SEALED_ENV = ("SEALED_SECRETS_KEY_RENEW_PERIOD", "SEALED_SECRETS_ROTATE_PERIOD")
+_SEALED_DEFAULT = timedelta(days=30)
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
 def meta(obj: Obj) -> Obj:
@@ -270,3 +291,131 @@ def is_vault_injector(webhook_config: Obj) -> bool:
 
 def flux_decrypts_sops(kustomization: Obj) -> bool:
     return mapping(mapping(kustomization.get("spec")).get("decryption")).get("provider") == "sops"
+
+
+def provider_class_facts(context: str, obj: Obj) -> ProviderClassFacts:
+    m = meta(obj)
+    synced = [str(item["secretName"]) for item in mapping(obj.get("spec")).get("secretObjects") or ()
+              if isinstance(item, dict) and item.get("secretName")]
+    return ProviderClassFacts(object_path(context, obj), str(m.get("namespace") or ""), str(m.get("name") or "?"),
+                              tuple(synced))
+
+
+# ------------------------------------------------------------------------------ controllers and their flags
+
+
+def containers_of(obj: Obj) -> list[Obj]:
+    """The containers of a workload's pod template (``spec.template.spec.containers``)."""
+    template = mapping(mapping(obj.get("spec")).get("template"))
+    return [c for c in mapping(template.get("spec")).get("containers") or () if isinstance(c, dict)]
+
+
+def image_repository(image: str) -> list[str]:
+    """``registry/path/name:tag@digest`` -> the path segments without tag and digest."""
+    repo = image.split("@", 1)[0]
+    head, _, last = repo.rpartition("/")
+    last = last.split(":", 1)[0]
+    return [*(head.split("/") if head else []), last]
+
+
+def literal_env(container: Obj) -> dict[str, str]:
+    return {str(e["name"]): str(e["value"]) for e in container.get("env") or ()
+            if isinstance(e, dict) and isinstance(e.get("name"), str) and isinstance(e.get("value"), str)}
+
+
+def container_tokens(container: Obj) -> list[str]:
+    """``command`` then ``args``, with ``$(VAR)`` expanded from the container's literal env as the kubelet does
+    (an unresolved reference stays as written, and ``$$`` is a literal ``$``)."""
+    env = literal_env(container)
+
+    def expand(text: str) -> str:
+        return _VAR_REF.sub(lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), text)
+
+    return [expand(str(t)) for key in ("command", "args") for t in container.get(key) or ()
+            if isinstance(t, (str, int, float))]
+
+
+def flag_values(tokens: list[str], names: Collection[str], *, boolean: bool = False) -> list[str | None]:
+    """Values given to the flags ``names`` (``-x``/``--x``, ``=value`` or the next token), in order; a bare boolean
+    flag gives None (true). The last one wins, as with Go's flag and pflag packages."""
+    out: list[str | None] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token == "--":
+            break
+        if token.startswith("-") and token != "-":
+            name, eq, value = token.lstrip("-").partition("=")
+            if name in names:
+                if eq:
+                    out.append(value)
+                elif boolean:
+                    out.append(None)
+                else:
+                    out.append(tokens[index + 1] if index + 1 < len(tokens) else "")
+                    index += 1
+        index += 1
+    return out
+
+
+def go_bool(text: str) -> bool | None:
+    """``strconv.ParseBool``: None when Go would reject the value (the program then refuses to start)."""
+    return True if text in _GO_TRUE else False if text in _GO_FALSE else None
+
+
+def is_csi_driver(container: Obj) -> bool:
+    segments = image_repository(str(container.get("image") or ""))
+    if _CSI_DRIVER_REPO in segments:
+        return True
+    if len(segments) >= 2 and segments[-1] == "driver" and segments[-2] in _CSI_DRIVER_PARENTS:
+        return True
+    return container.get("name") == _CSI_DRIVER_CONTAINER
+
+
+def csi_driver_facts(context: str, obj: Obj) -> CsiDriverFacts | None:
+    """The Secrets Store CSI driver's rotation flags, when this DaemonSet runs the driver."""
+    container = next((c for c in containers_of(obj) if is_csi_driver(c)), None)
+    if container is None:
+        return None
+    m = meta(obj)
+    tokens = container_tokens(container)
+    given = flag_values(tokens, ("enable-secret-rotation",), boolean=True)
+    rotation: bool | None = False
+    text: str | None = None
+    if given:
+        last = given[-1]
+        rotation = True if last is None else go_bool(last)
+        text = "--enable-secret-rotation" if last is None else f"--enable-secret-rotation={last[:40]}"
+    poll = flag_values(tokens, ("rotation-poll-interval",))
+    return CsiDriverFacts(object_path(context, obj, "DaemonSet"), str(m.get("namespace") or ""),
+                          str(m.get("name") or "?"), str(container.get("name") or "?"), rotation, text,
+                          str(poll[-1])[:40] if poll and poll[-1] is not None else None)
+
+
+def is_sealed_controller(container: Obj) -> bool:
+    return any(_SEALED_CONTROLLER_IMAGE in segment for segment in image_repository(str(container.get("image") or "")))
+
+
+def sealed_controller_facts(context: str, obj: Obj) -> SealedControllerFacts | None:
+    """The Sealed Secrets controller's key renewal period (flag, else env, else the 30-day default)."""
+    container = next((c for c in containers_of(obj) if is_sealed_controller(c)), None)
+    if container is None:
+        return None
+    m = meta(obj)
+    given = flag_values(container_tokens(container), ("key-renew-period", "rotate-period"))
+    period: timedelta | None = _SEALED_DEFAULT
+    text: str | None = None
+    source = "default"
+    if given:
+        text, source = given[-1] or "", "args"
+    else:
+        for entry in container.get("env") or ():
+            if not isinstance(entry, dict) or entry.get("name") not in _SEALED_ENV:
+                continue
+            value = entry.get("value")
+            text, source = (str(value) if isinstance(value, (str, int)) else "(valueFrom)"), "env"
+    if text is not None:
+        period = parse_duration(text) if "$(" not in text else None
+    return SealedControllerFacts(object_path(context, obj, "Deployment"), str(m.get("namespace") or ""),
+                                 str(m.get("name") or "?"), str(container.get("name") or "?"), period,
+                                 text[:40] if text is not None else None, source)

@@ -25,17 +25,17 @@ class Resource:
         return f"{base}/{self.plural}"
 
 
-_WORKLOAD_RULES = ("K8S-01", "K8S-02")
-_SECRET_RULES = ("K8S-03", "K8S-04", "K8S-05", "K8S-09", "ENV-04")
+_WORKLOAD_RULES = ("K8S-01", "K8S-02", "K8S-07")  # K8S-07: CSI-synced Secrets read into env vars
+_SECRET_RULES = ("K8S-03", "K8S-04", "K8S-05", "K8S-07", "K8S-08", "K8S-09", "ENV-04")
 
 NAMESPACES = Resource("", "namespaces", "Namespace", False, ("v1",), ("ENV-04",))
 SECRETS = Resource("", "secrets", "Secret", True, ("v1",), _SECRET_RULES)
 PODS = Resource("", "pods", "Pod", True, ("v1",), (*_WORKLOAD_RULES, "K8S-04"))
 REPLICATION_CONTROLLERS = Resource("", "replicationcontrollers", "ReplicationController", True, ("v1",),
                                    _WORKLOAD_RULES)
-DEPLOYMENTS = Resource("apps", "deployments", "Deployment", True, ("v1",), _WORKLOAD_RULES)
+DEPLOYMENTS = Resource("apps", "deployments", "Deployment", True, ("v1",), (*_WORKLOAD_RULES, "K8S-08"))
 STATEFULSETS = Resource("apps", "statefulsets", "StatefulSet", True, ("v1",), _WORKLOAD_RULES)
-DAEMONSETS = Resource("apps", "daemonsets", "DaemonSet", True, ("v1",), _WORKLOAD_RULES)
+DAEMONSETS = Resource("apps", "daemonsets", "DaemonSet", True, ("v1",), _WORKLOAD_RULES)  # K8S-07: the CSI driver
 REPLICASETS = Resource("apps", "replicasets", "ReplicaSet", True, ("v1",), _WORKLOAD_RULES)
 JOBS = Resource("batch", "jobs", "Job", True, ("v1",), _WORKLOAD_RULES)
 CRONJOBS = Resource("batch", "cronjobs", "CronJob", True, ("v1", "v1beta1"), _WORKLOAD_RULES)
@@ -53,7 +53,7 @@ CLUSTER_SECRET_STORES = Resource("external-secrets.io", "clustersecretstores", "
                                  ("v1", "v1beta1"), ())
 SEALED_SECRETS = Resource("bitnami.com", "sealedsecrets", "SealedSecret", True, ("v1alpha1",), ())
 SECRET_PROVIDER_CLASSES = Resource("secrets-store.csi.x-k8s.io", "secretproviderclasses", "SecretProviderClass", True,
-                                   ("v1", "v1alpha1"), ())
+                                   ("v1", "v1alpha1"), ("K8S-07",))
 FLUX_KUSTOMIZATIONS = Resource("kustomize.toolkit.fluxcd.io", "kustomizations", "Kustomization", True,
                                ("v1", "v1beta2", "v1beta1"), ("K8S-03", "K8S-04"))
 
@@ -62,6 +62,12 @@ WORKLOADS = (CRONJOBS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, REPLICATION_CONTRO
 RBAC = (CLUSTER_ROLES, CLUSTER_ROLE_BINDINGS, ROLES, ROLE_BINDINGS)
 STORES = (EXTERNAL_SECRETS, SECRET_STORES, CLUSTER_SECRET_STORES, SEALED_SECRETS, SECRET_PROVIDER_CLASSES)
 ALL = (NAMESPACES, *WORKLOADS, PODS, SECRETS, *RBAC, MUTATING_WEBHOOKS, *STORES, FLUX_KUSTOMIZATIONS)
+
+# The Sealed Secrets controller's private keys: listed as metadata only (K8S-08 needs their age, never their
+# values), and excluded from the listing that reads values.
+SEALING_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+SEALING_KEYS_SELECTOR = SEALING_KEY_LABEL
+NOT_SEALING_KEYS_SELECTOR = f"!{SEALING_KEY_LABEL}"
 
 # Secret types listed by field selector in a metadata-only audit (metadata does not carry `type`).
 METADATA_TYPES = ("kubernetes.io/service-account-token", "helm.sh/release.v1", "bootstrap.kubernetes.io/token",

@@ -6,8 +6,9 @@ resources, verbs and namespaces only, never object content.
 
 The live source reads plain JSON through the official client's transport (authentication from kubeconfig or
 the in-cluster service account, TLS, proxies) instead of its typed models: lists come page by page
-(``limit``/``continue``), Secret metadata through ``PartialObjectMetadataList`` when values are not needed,
-and a 404 body is only parsed when the server says it is JSON (an absent API group answers plain text).
+(``limit``/``continue``, with field and label selectors), Secret metadata through ``PartialObjectMetadataList``
+when values are not needed, and a 404 body is only parsed when the server says it is JSON (an absent API group
+answers plain text).
 """
 
 from __future__ import annotations
@@ -80,8 +81,12 @@ class ClusterSource(Protocol):
         ...
 
     def list(self, resource: Resource, version: str, namespace: str | None = None, *, metadata_only: bool = False,
-             field_selector: str | None = None) -> Iterator[Obj]:
-        """Objects page by page; with ``metadata_only``, ``PartialObjectMetadata`` items (no data, no spec)."""
+             field_selector: str | None = None, label_selector: str | None = None) -> Iterator[Obj]:
+        """Objects page by page; with ``metadata_only``, ``PartialObjectMetadata`` items (no data, no spec).
+
+        ``field_selector`` and ``label_selector`` filter on the server, as ``kubectl --field-selector`` and
+        ``-l`` do (``key``, ``!key``, ``key=value``, ``key!=value``, comma-separated).
+        """
         ...
 
     def close(self) -> None: ...
@@ -244,7 +249,7 @@ class LiveSource:
                          if isinstance(r, dict) and isinstance(r.get("name"), str) and "/" not in r["name"])
 
     def list(self, resource: Resource, version: str, namespace: str | None = None, *, metadata_only: bool = False,
-             field_selector: str | None = None) -> Iterator[Obj]:
+             field_selector: str | None = None, label_selector: str | None = None) -> Iterator[Obj]:
         path = resource.path(version, namespace)
         accept = METADATA_ACCEPT if metadata_only else JSON_ACCEPT
         api_version = f"{resource.group}/{version}" if resource.group else version
@@ -255,6 +260,8 @@ class LiveSource:
                 query.append(("continue", token))
             if field_selector:
                 query.append(("fieldSelector", field_selector))
+            if label_selector:
+                query.append(("labelSelector", label_selector))
             page = self._request(path, query, accept, ("list", resource.display, namespace, resource.group))
             if not isinstance(page, dict):
                 raise Unavailable(f"GET {path}: not a list")
@@ -413,7 +420,7 @@ class FixtureSource:
         return frozenset(r.plural for r in ALL if r.group == group)
 
     def list(self, resource: Resource, version: str, namespace: str | None = None, *, metadata_only: bool = False,
-             field_selector: str | None = None) -> Iterator[Obj]:
+             field_selector: str | None = None, label_selector: str | None = None) -> Iterator[Obj]:
         self.requests += 1
         if resource.display in self.unavailable:
             raise Unavailable(f"GET {resource.path(version, namespace)}: timed out")
@@ -429,6 +436,8 @@ class FixtureSource:
             if namespace is not None and resource.namespaced and meta.get("namespace") != namespace:
                 continue
             if type_filter is not None and obj.get("type", "Opaque") != type_filter:
+                continue
+            if label_selector and not labels_match(meta.get("labels"), label_selector):
                 continue
             if metadata_only:
                 yield {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": dict(meta)}
@@ -447,6 +456,27 @@ class FixtureSource:
         if self.cluster_line is not None:
             out[self.context] = self.cluster_line
         return out
+
+
+def labels_match(labels: Any, selector: str) -> bool:
+    """Whether ``labels`` satisfy an equality-based label selector (``a``, ``!a``, ``a=x``, ``a==x``, ``a!=x``)."""
+    have = labels if isinstance(labels, dict) else {}
+    for requirement in (r.strip() for r in selector.split(",")):
+        if not requirement:
+            continue
+        if requirement.startswith("!"):
+            ok = requirement[1:].strip() not in have
+        elif "!=" in requirement:
+            key, _, value = requirement.partition("!=")
+            ok = have.get(key.strip()) != value.strip()
+        elif "=" in requirement:
+            key, _, value = requirement.partition("=")
+            ok = key.strip() in have and str(have[key.strip()]) == value.lstrip("=").strip()
+        else:
+            ok = requirement in have
+        if not ok:
+            return False
+    return True
 
 
 def _key_line(text: str, key: str) -> int | None:

@@ -90,6 +90,20 @@ def files_line(result: ScanResult) -> str:
     return f"{text} (skipped: {extra})" if extra else text
 
 
+def partial_line(result: ScanResult) -> str:
+    """``Results are partial: 2 API errors/permissions missing (see Diagnostics).``, or ``""`` when complete.
+
+    The count is of the diagnostics that lost input: errors, and the 403s of a cluster audit (``forbidden: ...``).
+    """
+    if not result.partial:
+        return ""
+    count = sum(1 for d in result.diagnostics if d.level == "error" or d.message.startswith("forbidden:"))
+    if not count:
+        return "Results are partial: some input could not be read (see Diagnostics)."
+    what = "API error/permission" if count == 1 else "API errors/permissions"
+    return f"Results are partial: {count} {what} missing (see Diagnostics)."
+
+
 # C0/C1 controls and the bidi/zero-width format characters that can hide or reorder text in a terminal
 # or a rendered page ("trojan source"). Tab is kept out too: it breaks column layouts.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")

@@ -10,6 +10,7 @@ from auditor.reporters._common import (
     files_line,
     findings_line,
     group_by_path,
+    partial_line,
     place,
     position,
     printable,
@@ -62,5 +63,7 @@ def render(result: ScanResult, options: RenderOptions) -> str:
         out += [f"  {r.id}  {printable(r.title)}" + (f": see {r.help_uri}" if r.help_uri else "") for r in hints]
         out.append("")
     out.append(findings_line(result))
+    if result.partial:
+        out.append(partial_line(result))
     out.append(files_line(result))
     return "\n".join(out) + "\n"

@@ -58,6 +58,7 @@ def report(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
         "version": REPORT_VERSION,
         "tool": {"name": TOOL_NAME, "version": tool_version(result)},
         "root": result.root,
+        "partial": result.partial,
         "rules": [r.id for r in rules(result, options)],
         "summary": summary,
         "findings": [finding_dict(f) for f in ordered(result.active)],

@@ -2,6 +2,11 @@
 
 Results carry ``partialFingerprints["keyaudit/v1"]`` = ``Finding.identity``, which leaves out line numbers,
 so code scanning keeps tracking an alert when lines move. Suppressed findings are kept, with ``suppressions``.
+
+Locations of ``keyaudit scan`` are relative to ``%SRCROOT%``; a result with a ``uri_scheme`` (``keyaudit
+cluster``: ``kube``) gets absolute URIs instead, ``kube://<context>/<namespace>/<Kind>/<name>``, stable across
+runs and machines. A partial result (input that could not be read) has ``executionSuccessful: false`` and an
+error notification saying so.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from auditor.reporters._common import (
     RuleInfo,
     describe,
     ordered,
+    partial_line,
     rules,
     tool_version,
 )
@@ -109,8 +115,16 @@ def _rule(rule: RuleInfo) -> dict[str, Any]:
     return out
 
 
-def _physical(path: str, line: int | None, column: int | None = None, end_line: int | None = None) -> dict[str, Any]:
-    loc: dict[str, Any] = {"artifactLocation": {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}}
+def _artifact(path: str, scheme: str | None) -> dict[str, str]:
+    """``{"uri": "src/app.env", "uriBaseId": "%SRCROOT%"}``, or an absolute ``{"uri": "kube://ctx/ns/Kind/name"}``."""
+    if scheme:
+        return {"uri": f"{scheme}://{quote(path, safe='/')}"}
+    return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
+
+
+def _physical(path: str, line: int | None, column: int | None = None, end_line: int | None = None,
+              scheme: str | None = None) -> dict[str, Any]:
+    loc: dict[str, Any] = {"artifactLocation": _artifact(path, scheme)}
     if line and line > 0:
         region: dict[str, int] = {"startLine": line}
         if column and column > 0:
@@ -127,14 +141,14 @@ def _suppression(reason: str) -> dict[str, str]:
     return {"kind": kind, "status": "accepted", "justification": justification.strip() or reason.strip()}
 
 
-def _result(f: Finding, index: int) -> dict[str, Any]:
+def _result(f: Finding, index: int, scheme: str | None) -> dict[str, Any]:
     loc = f.location
     out: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": index,
         "level": LEVELS[f.severity],
         "message": {"text": describe(f)},
-        "locations": [_physical(loc.path, loc.line, loc.column, loc.end_line)],
+        "locations": [_physical(loc.path, loc.line, loc.column, loc.end_line, scheme)],
     }
     if f.route:
         out["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": f.route}]
@@ -148,11 +162,20 @@ def _result(f: Finding, index: int) -> dict[str, Any]:
     return out
 
 
-def _notification(d: Diagnostic) -> dict[str, Any]:
+def _notification(d: Diagnostic, scheme: str | None) -> dict[str, Any]:
     return {
         "level": "error" if d.level == "error" else "warning",
         "message": {"text": d.message},
-        "locations": [_physical(d.path, d.line)],
+        "locations": [_physical(d.path, d.line, scheme=scheme)],
+    }
+
+
+def _partial(result: ScanResult) -> dict[str, Any]:
+    return {
+        "descriptor": {"id": "partial"},
+        "level": "error",
+        "message": {"text": partial_line(result).replace("(see Diagnostics)", "(see the other notifications)")
+                    + " Findings may be missing."},
     }
 
 
@@ -160,6 +183,10 @@ def report(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
     infos = rules(result, options)
     index = {r.id: i for i, r in enumerate(infos)}
     diagnostics = sorted(result.diagnostics, key=lambda d: (d.path, d.line or 0, d.message))
+    scheme = result.uri_scheme
+    notifications = [_notification(d, scheme) for d in diagnostics]
+    if result.partial:
+        notifications.insert(0, _partial(result))
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -171,12 +198,12 @@ def report(result: ScanResult, options: RenderOptions) -> dict[str, Any]:
         },
         "invocations": [
             {
-                "executionSuccessful": True,
-                "toolExecutionNotifications": [_notification(d) for d in diagnostics],
+                "executionSuccessful": not result.partial,
+                "toolExecutionNotifications": notifications,
             }
         ],
         "columnKind": "unicodeCodePoints",
-        "results": [_result(f, index[f.rule_id]) for f in ordered(result.findings)],
+        "results": [_result(f, index[f.rule_id], scheme) for f in ordered(result.findings)],
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 

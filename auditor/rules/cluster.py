@@ -1,12 +1,15 @@
 """Live-cluster rules: literal keys in running workloads (K8S-02), unmanaged application Secrets (K8S-03), no
 secret store at all (K8S-04), key age against the rotation policy (K8S-05), External Secrets that will not
-propagate a rotation (K8S-06) and one value shared by namespaces of different environments (ENV-04).
+propagate a rotation (K8S-06), a Secrets Store CSI driver that does not rotate (K8S-07), Sealed Secrets key
+renewal switched off or stalled (K8S-08) and one value shared by namespaces of different environments (ENV-04).
 
 ``keyaudit cluster`` (:mod:`auditor.cluster`) builds a :class:`ClusterRepository`: one KUBERNETES document per
 live object, made by the manifest parser (so K8S-01, K8S-09 and K8S-10 run unchanged on it), plus the facts
 only a live cluster has, defined here because rules never import :mod:`auditor.cluster`: Secret metadata and
 ages, per-key value facts (provider match, keyed fingerprint: never the value), External Secrets status, the
-secret-store APIs discovery found. Every rule here yields nothing for a repository scan.
+secret-store APIs discovery found, the flags of the CSI driver and Sealed Secrets controller. Every rule here
+yields nothing for a repository scan. What a rule could not judge (the CSI driver's DaemonSet could not be
+listed...) is described by :func:`undecided`, which the audit turns into diagnostics.
 
 Findings are located at ``<context>/<namespace>/<Kind>/<name>`` (``<context>/<Kind>/<name>`` for
 cluster-scoped objects, ``<context>`` for the cluster itself), line 1.
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from auditor.model import Confidence, DocKind, Location, Repository, Severity, SiteKind, ValueKind
+from auditor.parsers.kubernetes import KubeData
 from auditor.rules import Hit, RuleContext
 from auditor.rules.envfiles import (
     describe,
@@ -37,13 +41,17 @@ __all__ = [
     "APP_SECRET_SKIP_TYPES",
     "ClusterFacts",
     "ClusterRepository",
+    "CsiDriverFacts",
     "ExternalSecretFacts",
     "OwnerRef",
+    "ProviderClassFacts",
+    "SealedControllerFacts",
     "SecretFacts",
     "SecretKeyFacts",
     "app_secret_keys",
     "parse_duration",
     "provenance",
+    "undecided",
 ]
 
 SA_TOKEN = "kubernetes.io/service-account-token"
@@ -71,6 +79,15 @@ _PUBLIC_KEYS = (".crt", ".cert", ".cer", ".pub", ".pem.pub")
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 ESO_DEFAULT_REFRESH = timedelta(hours=1)
+SEALING_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+SEALED_DEFAULT_RENEW = timedelta(days=30)  # the controller's default --key-renew-period
+SEALED_RENEW_GRACE = timedelta(days=1)  # slack for a controller restart before a stalled renewal is reported
+CSI_DEFAULT_POLL = "2m"  # the driver's default --rotation-poll-interval
+# Stakater Reloader restarts a workload when a Secret it reads changes: env vars then follow a rotation
+_RELOADER_ALL = ("reloader.stakater.com/auto", "secret.reloader.stakater.com/auto")
+_RELOADER_LIST = "secret.reloader.stakater.com/reload"
+_RELOADER_SEARCH = "reloader.stakater.com/search"
+_RELOADER_MATCH = "reloader.stakater.com/match"
 
 
 # ------------------------------------------------------------------------------------------------ facts
@@ -131,6 +148,42 @@ class ExternalSecretFacts:
     refresh_time: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderClassFacts:
+    """A SecretProviderClass of the Secrets Store CSI driver."""
+
+    path: str
+    namespace: str
+    name: str
+    synced: tuple[str, ...] = ()  # spec.secretObjects[].secretName: the Secrets the driver writes
+
+
+@dataclass(frozen=True, slots=True)
+class CsiDriverFacts:
+    """A DaemonSet running the Secrets Store CSI driver, and its rotation flags as written in its spec."""
+
+    path: str
+    namespace: str
+    name: str
+    container: str
+    rotation: bool | None  # --enable-secret-rotation (default false); None when its value cannot be read
+    rotation_text: str | None = None  # the flag as given ("--enable-secret-rotation=false"), None when absent
+    poll_interval: str | None = None  # --rotation-poll-interval as given
+
+
+@dataclass(frozen=True, slots=True)
+class SealedControllerFacts:
+    """A Deployment running the Sealed Secrets controller, and its key renewal period."""
+
+    path: str
+    namespace: str
+    name: str
+    container: str
+    renew_period: timedelta | None  # None when it cannot be read (not a Go duration, a $(VAR) reference)
+    renew_text: str | None = None  # the value as given; None when the default (30 days) applies
+    source: str = "default"  # "args", "env" (SEALED_SECRETS_KEY_RENEW_PERIOD) or "default"
+
+
 @dataclass(slots=True)
 class ClusterFacts:
     """What one cluster (kubeconfig context) showed the audit."""
@@ -147,6 +200,14 @@ class ClusterFacts:
     secrets_seen: bool = False  # at least one Secret listing succeeded
     external_secrets: list[ExternalSecretFacts] = field(default_factory=list)
     values_read: bool = False
+    namespaces: tuple[str, ...] = ()  # the namespaces the audit was limited to; empty: every namespace
+    provider_classes: list[ProviderClassFacts] = field(default_factory=list)
+    provider_classes_seen: bool = False  # SecretProviderClasses could be listed (or their API is not served)
+    csi_drivers: list[CsiDriverFacts] = field(default_factory=list)
+    daemonsets_seen: bool = False  # DaemonSets could be listed everywhere in scope
+    sealed_controllers: list[SealedControllerFacts] = field(default_factory=list)
+    deployments_seen: bool = False  # Deployments could be listed everywhere in scope
+    sealing_keys_seen: bool = False  # the Sealed Secrets key Secrets (metadata) could be listed
 
 
 @dataclass(slots=True)
@@ -198,6 +259,8 @@ def provenance(secret: SecretFacts, facts: ClusterFacts) -> str | None:
         return "synced by the Vault Secrets Operator"
     if any(k.startswith(_SEALED_PREFIX) for k in annotations):
         return "unsealed by Sealed Secrets"
+    if SEALING_KEY_LABEL in labels:
+        return "a key of the Sealed Secrets controller"
     flux = labels.get(_FLUX_NAME)
     if flux is not None:
         flux_ns = labels.get(_FLUX_NAMESPACE, secret.namespace)
@@ -418,6 +481,209 @@ def _human(delta: timedelta) -> str:
     if hours < 48:
         return f"{int(hours)} hours"
     return f"{int(hours // 24)} days"
+
+
+# -------------------------------------------------------------------------------------------- K8S-07
+
+
+def csi_rotation_disabled(repo: Repository, ctx: RuleContext) -> Iterator[Hit]:
+    """K8S-07: the Secrets Store CSI driver runs without rotation while SecretProviderClasses use it; a Secret it
+    syncs is read into env vars (fixed until the pod restarts)."""
+    if not isinstance(repo, ClusterRepository):
+        return
+    for facts in repo.clusters:
+        yield from _csi_driver_hits(facts)
+        yield from _csi_env_hits(repo, facts)
+
+
+def _csi_driver_hits(facts: ClusterFacts) -> Iterator[Hit]:
+    classes = facts.provider_classes
+    if not classes:
+        return
+    shown = ", ".join(f"{c.namespace}/{c.name}" for c in classes[:3])
+    more = f" and {len(classes) - 3} more" if len(classes) > 3 else ""
+    used = f"{len(classes)} SecretProviderClass{'es' if len(classes) > 1 else ''} ({shown}{more})"
+    for driver in facts.csi_drivers:
+        if driver.rotation is not False:
+            continue  # enabled, or unreadable (undecided() says so)
+        how = f"with {driver.rotation_text}" if driver.rotation_text else "without --enable-secret-rotation=true"
+        message = (
+            f"DaemonSet {driver.namespace}/{driver.name} runs the Secrets Store CSI driver {how} (rotation is off "
+            f"by default) while {used} use it: the driver fetches a secret only when a pod mounts it, so a key "
+            "rotated or revoked in the store stays in mounted files and synced Secrets until every pod using it is "
+            "recreated; set --enable-secret-rotation=true on the driver container (Helm: enableSecretRotation: "
+            f"true) and a --rotation-poll-interval that fits the rotation schedule (default {CSI_DEFAULT_POLL})"
+        )
+        yield Hit(_at(driver.path), message, name=driver.name,
+                  route=f"DaemonSet/{driver.name}.spec.template.spec.containers[{driver.container}].args")
+
+
+def _csi_env_hits(repo: ClusterRepository, facts: ClusterFacts) -> Iterator[Hit]:
+    """Workloads reading a CSI-synced Secret into env vars, unless Reloader restarts them on a change."""
+    synced: dict[tuple[str, str], str] = {}  # (namespace, Secret) -> how it is known to be synced
+    for spc in facts.provider_classes:
+        for name in spc.synced:
+            synced.setdefault((spc.namespace, name), f"SecretProviderClass {spc.name} syncs it")
+    matched: set[tuple[str, str]] = set()  # Secrets annotated for Reloader's search mode
+    for secret in facts.secrets:
+        if secret.labels.get(_CSI_LABEL, "").lower() == "true":
+            synced.setdefault((secret.namespace, secret.name), f"label {_CSI_LABEL}=true")
+        if secret.annotations.get(_RELOADER_MATCH, "").lower() == "true":
+            matched.add((secret.namespace, secret.name))
+    if not synced:
+        return
+    prefix = f"{facts.context}/"
+    for doc in repo.of_kind(DocKind.KUBERNETES):
+        if not doc.path.startswith(prefix) or not isinstance(doc.data, KubeData):
+            continue
+        pod_annotations = {(w.obj.kind, w.obj.name): w.pod_annotations for w in doc.data.workloads}
+        for ref in doc.data.env_secret_refs:
+            namespace = ref.obj.namespace or ""
+            how = synced.get((namespace, ref.secret or ""))
+            if how is None:
+                continue
+            annotations = {**pod_annotations.get((ref.obj.kind, ref.obj.name), {}), **ref.obj.annotations}
+            if _reloaded(annotations, ref.secret or "", (namespace, ref.secret or "") in matched):
+                continue
+            into = f"env var {ref.env_name}" if ref.env_name else "env vars (envFrom)"
+            message = (
+                f"{ref.obj.kind} {namespace}/{ref.obj.name or '?'} reads Secret {ref.secret} into {into} of "
+                f"container {ref.container}; the Secrets Store CSI driver syncs that Secret ({how}), but environment "
+                "variables are fixed when a container starts, so the pods keep the old key after a rotation until "
+                "they are restarted; read the mounted file instead, or restart on change (Stakater Reloader: "
+                "annotate the workload with reloader.stakater.com/auto: \"true\")"
+            )
+            yield Hit(_at(doc.path), message, name=ref.env_name or ref.secret, route=ref.route)
+
+
+def _reloaded(annotations: Mapping[str, str], secret: str, matched: bool) -> bool:
+    if any(annotations.get(k, "").lower() == "true" for k in _RELOADER_ALL):
+        return True
+    if secret in {s.strip() for s in annotations.get(_RELOADER_LIST, "").split(",")}:
+        return True
+    return matched and annotations.get(_RELOADER_SEARCH, "").lower() == "true"
+
+
+# -------------------------------------------------------------------------------------------- K8S-08
+
+_NOT_ROTATION = (
+    "key renewal is not credential rotation: a new sealing key only protects what is sealed from now on, old "
+    "SealedSecrets stay decryptable with the old keys (kept for that), and the API keys and passwords inside them "
+    "are unchanged; rotate those at their providers and re-seal them"
+)
+
+
+def sealed_secrets_key_renewal(repo: Repository, ctx: RuleContext) -> Iterator[Hit]:
+    """K8S-08: the Sealed Secrets controller's key renewal is off, or its newest key is older than the period."""
+    for facts in _clusters(repo):
+        keys = _active_keys(facts)
+        for controller in facts.sealed_controllers:
+            period = controller.renew_period
+            if period is None:
+                continue  # unreadable: undecided() says so
+            newest = keys.get(controller.namespace)
+            if period == timedelta(0):
+                where = "--key-renew-period" if controller.source == "args" else \
+                    "SEALED_SECRETS_KEY_RENEW_PERIOD"
+                age = f"; its newest key is {_days(facts.now - newest.created)} days old" \
+                    if newest is not None and newest.created is not None else ""
+                message = (
+                    f"Deployment {controller.namespace}/{controller.name} runs the Sealed Secrets controller with "
+                    f"{where}={controller.renew_text or '0'}: it never generates a new sealing key{age}, so one "
+                    "private key protects every SealedSecret ever committed, and whoever obtains it (a backup of "
+                    "etcd or of the key Secret) can decrypt the whole Git history; remove the flag (default: renew "
+                    f"every 30 days) or set a period such as 720h. Note: {_NOT_ROTATION}"
+                )
+                yield Hit(_at(controller.path), message, name=controller.name,
+                          route=f"Deployment/{controller.name}.spec.template.spec.containers[{controller.container}]"
+                                f".{'env' if controller.source == 'env' else 'args'}")
+            elif newest is not None:
+                yield from _stale_key(facts, newest, period, f"Deployment {controller.namespace}/{controller.name} "
+                                      f"renews every {_period(controller)}", Confidence.HIGH)
+        seen = {c.namespace for c in facts.sealed_controllers}
+        for namespace, newest in keys.items():
+            if namespace not in seen:  # no controller seen here: judged against the default period
+                yield from _stale_key(facts, newest, SEALED_DEFAULT_RENEW, "the controller's default period is 30 "
+                                      "days (its Deployment was not seen, so a custom period is unknown)",
+                                      Confidence.MEDIUM)
+
+
+def _active_keys(facts: ClusterFacts) -> dict[str, SecretFacts]:
+    """Per namespace, the newest key Secret labelled active (metadata only: values are never listed)."""
+    newest: dict[str, SecretFacts] = {}
+    for secret in facts.secrets:
+        if secret.labels.get(SEALING_KEY_LABEL) != "active" or secret.created is None:
+            continue
+        current = newest.get(secret.namespace)
+        if current is None or (current.created is not None and secret.created > current.created):
+            newest[secret.namespace] = secret
+    return newest
+
+
+def _stale_key(facts: ClusterFacts, key: SecretFacts, period: timedelta, renews: str,
+               confidence: Confidence) -> Iterator[Hit]:
+    if key.created is None:
+        return
+    age = facts.now - key.created
+    if age <= period + SEALED_RENEW_GRACE:
+        return
+    message = (
+        f"Secret {key.namespace}/{key.name}, the newest active Sealed Secrets key, is {_days(age)} days old "
+        f"(created {key.created.date().isoformat()}) although {renews}: renewal has stalled (the controller is not "
+        "running, cannot write Secrets, or a setting keyaudit could not read disables it), so new SealedSecrets "
+        f"are still sealed with an old key; check the controller and its logs. Note: {_NOT_ROTATION}"
+    )
+    yield Hit(_at(key.path), message, name=key.name, route=f"Secret/{key.name}.metadata.creationTimestamp",
+              confidence=confidence)
+
+
+def _period(controller: SealedControllerFacts) -> str:
+    if controller.renew_text is None:
+        return "30 days (the default)"
+    return controller.renew_text
+
+
+# ------------------------------------------------------------------------------------------ undecided
+
+
+def undecided(facts: ClusterFacts) -> Iterator[tuple[str, str]]:
+    """``(rule id, message)`` for what K8S-07 and K8S-08 could not judge on this cluster, instead of a guess."""
+    classes = facts.provider_classes
+    if classes and not facts.csi_drivers:
+        count = f"{len(classes)} SecretProviderClass{'es' if len(classes) > 1 else ''} exist"
+        if not facts.daemonsets_seen:
+            yield "K8S-07", (f"{count} but DaemonSets could not be listed, so whether the Secrets Store CSI driver "
+                             "rotates secrets (--enable-secret-rotation) is unknown; grant list on daemonsets (apps)")
+        elif facts.namespaces:
+            yield "K8S-07", (f"{count} but no Secrets Store CSI driver DaemonSet is in the audited namespaces "
+                             f"({', '.join(facts.namespaces)}); audit the driver's namespace (usually kube-system) "
+                             "too to judge its rotation setting")
+        else:
+            yield "K8S-07", (f"{count} but no DaemonSet runs a Secrets Store CSI driver image keyaudit recognises "
+                             "(a managed add-on?); its rotation setting was not judged")
+    for driver in facts.csi_drivers:
+        if driver.rotation is None:
+            yield "K8S-07", (f"DaemonSet {driver.namespace}/{driver.name}: the value of --enable-secret-rotation "
+                             "cannot be read (a $(VAR) reference, or not a Go boolean); rotation not judged")
+        elif driver.rotation is False and not classes and not facts.provider_classes_seen:
+            yield "K8S-07", (f"DaemonSet {driver.namespace}/{driver.name} runs the Secrets Store CSI driver without "
+                             "rotation, but SecretProviderClasses could not be listed, so whether anything uses it is "
+                             "unknown; not judged")
+    for controller in facts.sealed_controllers:
+        if controller.renew_period is None:
+            flag = "SEALED_SECRETS_KEY_RENEW_PERIOD" if controller.source == "env" else "--key-renew-period"
+            yield "K8S-08", (f"Deployment {controller.namespace}/{controller.name}: the key renewal period ({flag}) "
+                             "is not a Go duration keyaudit can read (720h, 30m; days are not Go syntax); not judged")
+    keys = _active_keys(facts)
+    controllers = {c.namespace for c in facts.sealed_controllers}
+    for namespace in sorted(set(keys) - controllers):
+        why = "Deployments could not be listed" if not facts.deployments_seen else \
+            "no Sealed Secrets controller Deployment was found there"
+        yield "K8S-08", (f"Sealed Secrets keys exist in namespace {namespace} but {why}: the key age is judged "
+                         "against the default 30-day renewal period")
+    if not facts.sealing_keys_seen and any(c.renew_period for c in facts.sealed_controllers):
+        yield "K8S-08", ("the Sealed Secrets key Secrets could not be listed (metadata of Secrets labelled "
+                         f"{SEALING_KEY_LABEL}); whether key renewal keeps up was not judged")
 
 
 # -------------------------------------------------------------------------------------------- ENV-04

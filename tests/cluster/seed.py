@@ -1,7 +1,10 @@
 """The scenario the live-cluster tests audit, seeded through the API of a real kube-apiserver.
 
 Phase 1 has no secret-store API (K8S-04's case); phase 2 installs small CRDs with the upstream groups, versions
-and kinds of External Secrets, Sealed Secrets and the Secrets Store CSI driver, and store-owned objects.
+and kinds of External Secrets, Sealed Secrets and the Secrets Store CSI driver, store-owned objects, and the
+stores' own workloads: two CSI driver DaemonSets (rotation off in kube-system, on in csi-driver), two Sealed
+Secrets controllers (renewal off in kube-system, every 720h in sealed-secrets) with their key Secrets. Ages come
+from the audit clock: the keys are created now, so they are 120 days old for the audits at ``KTest.now``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ DB_PASSWORD = "Nq4-wPz81cRtY6hK"
 EXPORT_TOKEN = "b3CXlMaXZjljENUhJduRHHJEYXg4Jdpm"
 STORE_VALUE = "Vb5-kTx37mQsL2nD"
 SEALED_VALUE = "Pk2-zRw95hTyM7bQ"
-ALL_VALUES = (OPENAI_SHARED, OPENAI_LITERAL, STRIPE_LITERAL, DB_PASSWORD, EXPORT_TOKEN, STORE_VALUE, SEALED_VALUE)
+CSI_SYNCED_VALUE = "Hx8-cMv41pWqZ3rT"
+# stands for the controller's private key; the audit must never request it (key Secrets are listed as metadata)
+SEALING_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAw7Lq0Zt9XvB2kR4mYp1sN8dF3gH6jK9lQ2wE5rT7yU0iO\n" \
+              "-----END RSA PRIVATE KEY-----\n"
+ALL_VALUES = (OPENAI_SHARED, OPENAI_LITERAL, STRIPE_LITERAL, DB_PASSWORD, EXPORT_TOKEN, STORE_VALUE, SEALED_VALUE,
+              CSI_SYNCED_VALUE, SEALING_KEY[32:80])
+SEALING_KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+CSI_IMAGE = "registry.k8s.io/csi-secrets-store/driver:v1.4.7"
+SEALED_IMAGE = "docker.io/bitnami/sealed-secrets-controller:0.27.1"
 
 APP_NAMESPACES = ("shop-dev", "shop-prod", "payments", "tools")
 STORE_GROUPS = frozenset({"external-secrets.io", "bitnami.com", "secrets-store.csi.x-k8s.io"})
@@ -54,10 +65,45 @@ def container(name: str, env: list[Obj] | None = None, **extra: Any) -> Obj:
     return out
 
 
-def deployment(ns: str, name: str, spec: Obj, replicas: int = 2) -> Obj:
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+def deployment(ns: str, name: str, spec: Obj, replicas: int = 2, **meta: Any) -> Obj:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns, **meta},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
                      "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}}
+
+
+def daemonset(ns: str, name: str, containers: list[Obj]) -> Obj:
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name, "namespace": ns},
+            "spec": {"selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": containers}}}}
+
+
+def csi_driver(ns: str, name: str, extra_args: list[str]) -> Obj:
+    """The driver's DaemonSet as the upstream chart renders it (registrar and driver containers)."""
+    return daemonset(ns, name, [
+        {"name": "node-driver-registrar", "image": "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.10.0",
+         "args": ["--v=5", "--csi-address=/csi/csi.sock"]},
+        {"name": "secrets-store", "image": CSI_IMAGE,
+         "args": ["--endpoint=$(CSI_ENDPOINT)", "--nodeid=$(KUBE_NODE_NAME)",
+                  "--provider-volume=/var/run/secrets-store-csi-providers", *extra_args],
+         "env": [{"name": "CSI_ENDPOINT", "value": "unix:///csi/csi.sock"},
+                 {"name": "KUBE_NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]},
+    ])
+
+
+def sealed_controller(ns: str, name: str, args: list[str]) -> Obj:
+    return deployment(ns, name, pod_spec([{"name": "controller", "image": SEALED_IMAGE, "command": ["controller"],
+                                           "args": args}]), replicas=1)
+
+
+def sealing_key(ns: str, name: str) -> Obj:
+    return secret(ns, name, {"tls.crt": "placeholder certificate", "tls.key": SEALING_KEY}, "kubernetes.io/tls",
+                  labels={SEALING_KEY_LABEL: "active"})
+
+
+def env_reader(ns: str, name: str, secret_name: str, **meta: Any) -> Obj:
+    return deployment(ns, name, pod_spec([container(name, [
+        {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": secret_name, "key": "password"}}}])]),
+        replicas=1, **meta)
 
 
 @dataclass(slots=True)
@@ -191,3 +237,30 @@ def phase_two(kube: Kube, seeded: Seeded) -> None:
         secret("payments", "partner", {"PARTNER_API_TOKEN": SEALED_VALUE},
                ownerReferences=owned("SealedSecret", "bitnami.com/v1alpha1", "partner")),
     ])
+    phase_two_rotation(kube)
+
+
+def phase_two_rotation(kube: Kube) -> None:
+    """The stores' own workloads and keys (K8S-07, K8S-08): a bad and a good variant of each."""
+    kube.create_all([namespace("csi-driver"), namespace("sealed-secrets")])
+    kube.create_all([
+        # K8S-07: the driver in kube-system runs without --enable-secret-rotation; the one in csi-driver has it
+        csi_driver("kube-system", "csi-secrets-store", []),
+        csi_driver("csi-driver", "secrets-store-csi-driver",
+                   ["--enable-secret-rotation=true", "--rotation-poll-interval=2m"]),
+        {"apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
+         "metadata": {"name": "ledger-db", "namespace": "payments"},
+         "spec": {"provider": "vault", "parameters": {"objects": "- objectName: password\n"},
+                  "secretObjects": [{"secretName": "ledger-db", "type": "Opaque",
+                                     "data": [{"objectName": "password", "key": "password"}]}]}},
+        secret("payments", "ledger-db", {"password": CSI_SYNCED_VALUE},
+               labels={"secrets-store.csi.k8s.io/managed": "true"}),
+        env_reader("payments", "ledger-sync", "ledger-db"),  # reads the synced Secret into env: stale on rotation
+        env_reader("payments", "ledger-report", "ledger-db", annotations={"reloader.stakater.com/auto": "true"}),
+        # K8S-08: renewal off in kube-system; every 720h (Helm's separate tokens) in sealed-secrets
+        sealed_controller("kube-system", "sealed-secrets-controller", ["--key-renew-period=0"]),
+        sealing_key("kube-system", "sealed-secrets-keyq2x7m"),
+        sealed_controller("sealed-secrets", "sealed-secrets",
+                          ["--update-status", "--key-renew-period", "720h", "--key-prefix", "sealed-secrets-key"]),
+        sealing_key("sealed-secrets", "sealed-secrets-keyw4n8c"),
+    ], workers=8)

@@ -10,7 +10,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,12 @@ import pytest
 from auditor.cluster.audit import AuditOptions, audit, is_partial
 from auditor.cluster.resources import SECRETS
 from auditor.cluster.source import Forbidden, LiveSource, NotFound
+from auditor.config import Config
 from auditor.findings import ScanResult
 from auditor.policies import load_policies
 
 from .conftest import ROOT, KTest
-from .seed import ALL_VALUES, STORE_GROUPS
+from .seed import ALL_VALUES, SEALING_KEY_LABEL, STORE_GROUPS
 
 pytestmark = pytest.mark.cluster
 REUSED = ("K8S-01", "K8S-09", "K8S-10")
@@ -140,11 +143,66 @@ def test_same_value_across_environments(admin_result: ScanResult) -> None:
 
 
 def test_manifest_rules_on_live_objects(admin_result: ScanResult) -> None:
-    assert paths(admin_result, "K8S-01") == ["admin/shop-dev/Deployment/api", "admin/shop-prod/Deployment/api"]
+    assert paths(admin_result, "K8S-01") == [
+        "admin/payments/Deployment/ledger-report", "admin/payments/Deployment/ledger-sync",
+        "admin/shop-dev/Deployment/api", "admin/shop-prod/Deployment/api"]
     tokens = paths(admin_result, "K8S-09")
     assert "admin/shop-prod/Secret/ci-deployer-token" in tokens
     assert not [t for t in tokens if "/kube-system/" in t]
     assert paths(admin_result, "K8S-10") == ["admin/ClusterRole/secret-reader"]
+
+
+def test_csi_driver_rotation(admin_result: ScanResult) -> None:
+    found = {f.location.path: f for f in admin_result.findings if f.rule_id == "K8S-07"}
+    # not the driver in csi-driver (--enable-secret-rotation=true), not ledger-report (Reloader restarts it)
+    assert sorted(found) == ["admin/kube-system/DaemonSet/csi-secrets-store", "admin/payments/Deployment/ledger-sync"]
+    driver = found["admin/kube-system/DaemonSet/csi-secrets-store"].message
+    assert "without --enable-secret-rotation=true" in driver
+    assert "payments/ledger-db" in driver
+    assert "payments/payments-vault" in driver
+    assert "SecretProviderClass ledger-db syncs it" in found["admin/payments/Deployment/ledger-sync"].message
+    assert all(f.severity.value == "low" for f in found.values())
+    assert not [d for d in admin_result.diagnostics if d.message.startswith(("K8S-07", "K8S-08"))]
+
+
+def test_sealed_secrets_key_renewal_with_the_audit_clock(ktest: KTest, admin_result: ScanResult) -> None:
+    found = {f.location.path: f for f in admin_result.findings if f.rule_id == "K8S-08"}
+    assert sorted(found) == ["admin/kube-system/Deployment/sealed-secrets-controller",
+                             "admin/sealed-secrets/Secret/sealed-secrets-keyw4n8c"]
+    assert "--key-renew-period=0" in found["admin/kube-system/Deployment/sealed-secrets-controller"].message
+    stale = found["admin/sealed-secrets/Secret/sealed-secrets-keyw4n8c"].message
+    assert "renews every 720h" in stale
+    assert "119 days old" in stale or "120 days old" in stale
+    assert all("key renewal is not credential rotation" in f.message for f in found.values())
+    # the same cluster today: the key is fresh and renewal is on; renewal switched off is still reported
+    today = audit([live(ktest.admin)], AuditOptions(now=datetime.now(UTC) + timedelta(hours=1),
+                                                    config=Config(select=("K8S-08",))))
+    assert paths(today, "K8S-08") == ["admin/kube-system/Deployment/sealed-secrets-controller"]
+
+
+class RecordingSource(LiveSource):
+    """Records every Secret the real server returns, with the selector and mode of the request."""
+
+    seen: list[tuple[str | None, bool, bool, bool]]  # (label selector, metadata only, a key Secret, has data)
+
+    def list(self, resource: Any, version: str, namespace: str | None = None, *, metadata_only: bool = False,
+             field_selector: str | None = None, label_selector: str | None = None) -> Iterator[dict[str, Any]]:
+        for obj in super().list(resource, version, namespace, metadata_only=metadata_only,
+                                field_selector=field_selector, label_selector=label_selector):
+            if resource.plural == "secrets":
+                key = SEALING_KEY_LABEL in (obj.get("metadata") or {}).get("labels", {})
+                self.seen.append((label_selector, metadata_only, key, "data" in obj))
+            yield obj
+
+
+def test_sealing_keys_values_are_never_requested(ktest: KTest) -> None:
+    source = RecordingSource(str(ktest.admin)).connect()
+    source.seen = []
+    audit([source], AuditOptions(now=ktest.now, config=Config(select=("K8S-08", "K8S-03"))))
+    keys = [s for s in source.seen if s[2]]
+    assert len(keys) == 2  # both key Secrets, once each, through the label-selected metadata listing
+    assert all(selector == SEALING_KEY_LABEL and metadata and not data for selector, metadata, _, data in keys)
+    assert any(data for _, _, key, data in source.seen if not key)  # other Secrets' values were read
 
 
 def test_metadata_only_audit(ktest: KTest) -> None:
@@ -170,12 +228,15 @@ def test_unprivileged_user_gets_diagnostics_and_a_partial_result(ktest: KTest) -
     assert is_partial(result)
     messages = [d.message for d in result.diagnostics]
     # secrets: cluster-wide list forbidden, then read namespace by namespace where allowed
-    assert any(m.startswith("forbidden: cannot list secrets in namespaces") and "payments" in m
+    assert any(m.startswith("forbidden: cannot list secrets in namespaces") and "kube-system" in m
                and 'grant verbs: ["list"] on resources: ["secrets"]' in m for m in messages), messages
     assert any("cannot list clusterroles" in m for m in messages)
     assert paths(result, "K8S-03") == ["auditor/shop-dev/Secret/openai"]
     assert paths(result, "K8S-02") == ["auditor/shop-dev/Pod/debug"]
     assert not any(d.level == "error" for d in result.diagnostics)
+    assert result.partial
+    assert not paths(result, "K8S-07")  # SecretProviderClasses and kube-system's DaemonSets are out of reach
+    assert not paths(result, "K8S-08")
 
 
 def test_unprivileged_user_on_a_forbidden_namespace(ktest: KTest) -> None:
@@ -185,6 +246,22 @@ def test_unprivileged_user_on_a_forbidden_namespace(ktest: KTest) -> None:
 
 
 # -------------------------------------------------------------------------------------------------- CLI
+
+
+def validate_report(report: dict[str, Any]) -> None:
+    import jsonschema
+
+    schema = json.loads((ROOT / "auditor" / "schemas" / "report.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(report)
+
+
+def validate_sarif(sarif: dict[str, Any]) -> None:
+    import jsonschema
+
+    schema = Path("/work/shared/schemas/sarif-schema-2.1.0.json")
+    if not schema.is_file():
+        pytest.skip(f"{schema} not present")
+    jsonschema.Draft4Validator(json.loads(schema.read_text(encoding="utf-8"))).validate(sarif)
 
 
 def keyaudit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -221,19 +298,36 @@ def test_cli_json_sarif_and_exit_codes(ktest: KTest, tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     report = json.loads(json_out.read_text())
     assert {f["rule_id"] for f in report["findings"]} >= {"K8S-02", "K8S-03", "K8S-05", "K8S-06", "ENV-04"}
+    assert report["partial"] is False
+    assert {"K8S-07", "K8S-08"} <= {f["rule_id"] for f in report["findings"]}
+    validate_report(report)
     sarif = json.loads(sarif_out.read_text())
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
-    assert "admin/shop-prod/Deployment/api" in uris
+    validate_sarif(sarif)
+    artifacts = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in sarif["runs"][0]["results"]]
+    assert {"uri": "kube://admin/shop-prod/Deployment/api"} in artifacts
+    assert all(a["uri"].startswith("kube://admin/") and "uriBaseId" not in a for a in artifacts)
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is True
     ok = keyaudit("--kubeconfig", str(ktest.admin), "--select", "K8S-06", "--fail-on", "high")
     assert ok.returncode == 0, ok.stderr  # K8S-06 findings are medium
 
 
-def test_cli_as_unprivileged_user(ktest: KTest) -> None:
-    proc = keyaudit("--kubeconfig", str(ktest.auditor), "-n", "shop-dev,shop-prod", "-f", "json")
+def test_cli_as_unprivileged_user(ktest: KTest, tmp_path: Path) -> None:
+    json_out, sarif_out = tmp_path / "r.json", tmp_path / "r.sarif"
+    proc = keyaudit("--kubeconfig", str(ktest.auditor), "-n", "shop-dev,shop-prod", "-f", "json", "-o", str(json_out),
+                    "-f", "sarif", "-o", str(sarif_out), "-f", "console", "--no-color")
     assert proc.returncode == 1, proc.stderr  # shop-dev's findings
     assert "the audit is partial" in proc.stderr
-    report = json.loads(proc.stdout)
+    report = json.loads(json_out.read_text())
+    validate_report(report)
+    assert report["partial"] is True
     assert any("cannot list secrets in namespace shop-prod" in d["message"] for d in report["diagnostics"])
+    sarif = json.loads(sarif_out.read_text())
+    validate_sarif(sarif)
+    invocation = sarif["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["toolExecutionNotifications"][0]["message"]["text"].startswith("Results are partial: ")
+    assert "Results are partial: " in proc.stdout
+    assert "API errors/permissions missing" in proc.stdout
     strict = keyaudit("--kubeconfig", str(ktest.auditor), "-n", "shop-dev", "--fail-on-partial", "--fail-on", "none")
     assert strict.returncode == 2
 

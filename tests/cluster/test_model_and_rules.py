@@ -264,10 +264,10 @@ def test_metadata_only_audit_never_requests_values() -> None:
 
     class Spy(FixtureSource):
         def list(self, resource: Any, version: str, namespace: str | None = None, *, metadata_only: bool = False,
-                 field_selector: str | None = None) -> Any:
+                 field_selector: str | None = None, label_selector: str | None = None) -> Any:
             calls.append((resource.plural, metadata_only, field_selector))
             return super().list(resource, version, namespace, metadata_only=metadata_only,
-                                field_selector=field_selector)
+                                field_selector=field_selector, label_selector=label_selector)
 
     managed = [{"time": "2025-01-01T00:00:00Z", "fieldsV1": {"f:data": {"f:OPENAI_API_KEY": {}}}}]
     objects = [
