@@ -286,6 +286,44 @@ def secret_consumed_as_env(repo: Repository, ctx: RuleContext) -> Iterator[Hit]:
             )
             yield Hit(Location(doc.path, ref.line, ref.column), message, name=ref.env_name or ref.secret,
                       route=ref.route)
+    yield from _terraform_env_secret_refs(repo)
+
+
+# Terraform kubernetes provider resources that run containers (`kubernetes_deployment`, `..._v1`...)
+_TF_WORKLOADS = frozenset({
+    "kubernetes_pod", "kubernetes_deployment", "kubernetes_stateful_set", "kubernetes_daemon_set",
+    "kubernetes_daemonset", "kubernetes_job", "kubernetes_cron_job", "kubernetes_replication_controller",
+})
+
+
+def _terraform_env_secret_refs(repo: Repository) -> Iterator[Hit]:
+    """K8S-01 for workloads declared through Terraform's kubernetes provider: ``env { value_from {
+    secret_key_ref {...} } }`` and ``env_from { secret_ref {...} }`` in any container block."""
+    from auditor.parsers.hcl_model import HclFile
+
+    for doc in repo.of_kind(DocKind.TERRAFORM):
+        if not isinstance(doc.data, HclFile):
+            continue
+        for resource in doc.data.resources():
+            if resource.labels[0].removesuffix("_v1") not in _TF_WORKLOADS:
+                continue
+            for block in resource.walk():
+                ref = None
+                if block.type == "env" and (value_from := block.block("value_from")) is not None:
+                    ref = value_from.block("secret_key_ref")
+                elif block.type == "env_from":
+                    ref = block.block("secret_ref")
+                if ref is None:
+                    continue
+                secret = ref.attr("name")
+                secret_name = secret.text if secret is not None else "?"
+                message = (
+                    f"{resource.address} reads Secret {secret_name} into environment variables ({block.type}): "
+                    "they are inherited by child processes, printed by crash reporters and debug endpoints, and "
+                    "need a restart to pick up a rotated value; mount the Secret as a volume and read the file"
+                )
+                yield Hit(Location(doc.path, ref.line, ref.column), message, name=f"{resource.address}.{block.type}",
+                          route=f"{resource.address}.{block.type}@{ref.line}")
 
 
 # -------------------------------------------------------------------------------------------- K8S-09
