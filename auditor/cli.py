@@ -79,7 +79,6 @@ def scan(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[Path, 
     from dataclasses import replace
 
     from auditor.baseline import BaselineError, read_baseline
-    from auditor.baseline import write_baseline as save_baseline
     from auditor.config import ConfigError, find_config, load_config
     from auditor.policies import PolicyError
     from auditor.scan import ScanError, ScanOptions, repository_key, scan_text
@@ -127,12 +126,18 @@ def scan(paths: tuple[str, ...], formats: tuple[str, ...], outputs: tuple[Path, 
     result = _merge(results)
 
     if write_baseline:
-        count = save_baseline(write_baseline, result.findings, __version__)
-        click.echo(f"Wrote {count} findings to baseline {write_baseline}", err=True)
-        raise click.exceptions.Exit(EXIT_OK)
-
+        _save_baseline(write_baseline, result)
     _emit(result, formats or ("console",), outputs, color, show_suppressed)
     raise click.exceptions.Exit(_exit_code(result, cfg.fail_on))
+
+
+def _save_baseline(path: Path, result: ScanResult) -> NoReturn:
+    """``--write-baseline``: record the findings as accepted, then exit 0 without a report."""
+    from auditor.baseline import write_baseline
+
+    count = write_baseline(path, result.findings, __version__)
+    click.echo(f"Wrote {count} findings to baseline {path}", err=True)
+    raise click.exceptions.Exit(EXIT_OK)
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -66,10 +66,8 @@ def cluster(
     secret-store settings, values shared across environments and broad Secret access."""
     from dataclasses import replace
 
-    from auditor import __version__
     from auditor.baseline import BaselineError, read_baseline
-    from auditor.baseline import write_baseline as save_baseline
-    from auditor.cli import EXIT_ERROR, EXIT_OK, _check_rule_names, _emit, _exit_code, _split
+    from auditor.cli import EXIT_ERROR, _check_rule_names, _emit, _exit_code, _save_baseline, _split
     from auditor.cluster.audit import AuditOptions, ClusterUnreachable, audit, is_partial
     from auditor.cluster.model import DEFAULT_ENVIRONMENT_LABELS, DEFAULT_SYSTEM_NAMESPACES
     from auditor.cluster.source import ClusterSource, ConnectError, FixtureSource, LiveSource
@@ -126,9 +124,7 @@ def cluster(
 
     partial = is_partial(result)
     if write_baseline:
-        count = save_baseline(write_baseline, result.findings, __version__)
-        click.echo(f"Wrote {count} findings to baseline {write_baseline}", err=True)
-        raise click.exceptions.Exit(EXIT_OK)
+        _save_baseline(write_baseline, result)
     _emit(result, formats or ("console",), outputs, color, show_suppressed)
     if partial:
         click.echo("keyaudit: the audit is partial: some resources could not be read (see the diagnostics)",
