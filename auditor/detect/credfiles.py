@@ -98,5 +98,5 @@ def exposes_credentials(path: str) -> bool:
     if any(c in base for c in "*?["):  # a glob that would pick up credential files
         probes = (".env", ".env.local", ".env.production", ".npmrc", "id_rsa", "key.pem", "server.key",
                   "credentials.json", "service-account.json")
-        return any(fnmatch.fnmatchcase(p, base) for p in probes) and base not in ("*", ".*")
+        return any(fnmatch.fnmatchcase(p, base) for p in probes) and base not in ("*", ".*", "**")
     return False

@@ -15,13 +15,13 @@ from one by a transformation), which were masked with ``::add-mask::``, and whet
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from auditor.detect.credfiles import exposes_credentials
 from auditor.detect.names import analyze_name
 from auditor.detect.values import classify, looks_secret
 from auditor.environment import canonical, infer_environment
@@ -88,13 +88,6 @@ _DEBUG_FLAGS: dict[str, frozenset[str]] = {
     "SYSTEM.DEBUG": frozenset({"true"}),
     "SYSTEM_DEBUG": frozenset({"true"}),
 }
-_CRED_FILE_GLOBS = (
-    ".env", ".env.*", "*.env", ".envrc", ".npmrc", ".pypirc", ".netrc", ".git-credentials", "config.json",
-    "credentials", "kubeconfig*", "*.kubeconfig", "*.tfstate", "*.tfstate.*", "*.tfvars", "*.pem", "*.key",
-    "*.p12", "*.pfx", "id_rsa", "id_ed25519", "id_ecdsa", "*service-account*.json", "*credentials*.json",
-)
-_CRED_FILE_DIRS = {"config.json": ".docker", "credentials": ".aws"}
-_ENV_TEMPLATES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl")
 _WORKSPACE_PATHS = frozenset({".", "./", "..", "../", "*", "**", "./*", "./**", "**/*", "./**/*",
                               "${{ github.workspace }}", "${{ github.workspace }}/", "${{github.workspace}}",
                               "${{github.workspace}}/", "$GITHUB_WORKSPACE", "${GITHUB_WORKSPACE}"})
@@ -749,19 +742,11 @@ def _helm_keys(text: str) -> Iterator[tuple[str, str]]:
 
 
 def _is_cred_file(path: str) -> bool:
+    """An artifact, cache or printed path that carries credentials (catalog §D4, plus tfvars)."""
     cleaned = path.strip().strip("\"'")
-    if cleaned.startswith("!"):
+    if cleaned.startswith("!"):  # an exclusion in an artifact path list
         return False
-    name = posixpath.basename(cleaned.rstrip("/"))
-    if not name or name.lower().endswith(_ENV_TEMPLATES):
-        return False
-    parent = posixpath.basename(posixpath.dirname(cleaned))
-    for pattern in _CRED_FILE_GLOBS:
-        if fnmatch.fnmatchcase(name.lower(), pattern):
-            needed = _CRED_FILE_DIRS.get(pattern)
-            if needed is None or parent == needed:
-                return True
-    return False
+    return exposes_credentials(cleaned) or cleaned.rstrip("/").lower().endswith(".tfvars")
 
 
 def _bld06_message(key: str, reason: str, how: str) -> str:
