@@ -6,11 +6,13 @@ large enough for that to pay off.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,10 +51,25 @@ def scan(target: str | Path, options: ScanOptions | None = None) -> ScanResult:
     root = Path(target)
     if not root.exists():
         raise ScanError(f"{target}: no such file or directory")
-    repo, stats = build_repository(root, options)
-    result = evaluate(repo, options, stats)
+    with _no_cyclic_gc():
+        repo, stats = build_repository(root, options)
+        result = evaluate(repo, options, stats)
     result.stats.seconds = time.perf_counter() - started
     return result
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Building the model allocates millions of small acyclic objects (and unpickles them from the workers): the
+    cyclic collector's passes over them cost about a quarter of the scan and free nothing. Reference counting
+    still frees everything; the collector is back on when the scan returns."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def scan_text(name: str, raw: bytes, options: ScanOptions | None = None) -> ScanResult:
