@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from auditor.model import Diagnostic, DocKind, Document, Suppression
+from auditor.model import Diagnostic, DocKind, Document, Site, Suppression
 
 BINARY_SNIFF = 8192
 _SUPPRESS = re.compile(r"keyaudit:\s*ignore(?:\[([A-Za-z0-9_,\s-]*)\])?[ \t:]*([^\r\n]*)")
@@ -80,6 +80,7 @@ def _parse(doc: Document, text: str) -> None:
         from auditor import parsers
 
         parsers.parse(doc, text)
+        _apply_placeholder_comments(doc, text)
         if doc.kind is DocKind.TEXT:  # no structured parser judged its names and values: the generic detector does
             from auditor.detect.generic import find_generic_secrets
 
@@ -89,6 +90,36 @@ def _parse(doc: Document, text: str) -> None:
     except Exception as exc:  # a parser bug must not lose the other files: report it without its message
         doc.diagnostics.append(Diagnostic(doc.path, None, f"internal error while parsing ({exc.__class__.__name__}); "
                                           "file partially read: please report this"))
+
+
+# A comment saying the value beside it is to be replaced: "# REQUIRED - replace with your access key".
+_PLACEHOLDER_COMMENT = re.compile(
+    r"(?i)(?:#|//)[^\n]*?\b(?:replace (?:this |it |me )?with (?:your|a real|the real|an? actual)"
+    r"|your[\w .-]{0,40}?\b(?:key|token|secret|password) here"
+    r"|(?:dummy|fake|example|sample) (?:value|key|token|password|secret)s?\b)"
+)
+
+
+def _apply_placeholder_comments(doc: Document, text: str) -> None:
+    """A literal on a line whose comment (on it, or on the line above, as a YAML ``- name:`` line) says it is to be
+    replaced is a placeholder. Provider-format keys never are: a real key beside such a comment is still a leak."""
+    if "eplace" not in text and " here" not in text and not re.search(r"(?i)dummy|fake|example|sample", text):
+        return
+    lines = {n for n, line in enumerate(text.splitlines(), 1) if _PLACEHOLDER_COMMENT.search(line)}
+    if not lines or not doc.sites:
+        return
+    from dataclasses import replace
+
+    from auditor.detect.providers import match_value
+    from auditor.model import Value, ValueKind
+
+    def hinted(site: Site) -> bool:
+        v = site.value
+        near = bool(lines & {site.location.line, site.location.line - 1})
+        return v is not None and v.kind is ValueKind.LITERAL and near and match_value(v.text) is None
+
+    doc.sites = [replace(s, value=Value(s.value.text, ValueKind.PLACEHOLDER))
+                 if s.value is not None and hinted(s) else s for s in doc.sites]
 
 
 def _facts(path: str, text: str) -> dict[str, object]:
