@@ -283,3 +283,11 @@ def test_yaml_origin_columns_in_block_scalar() -> None:
 def test_find_expressions_positions() -> None:
     spans = find_expressions("a ${{ secrets.A }}\nb ${{ env.B }}", line=10, column=5)
     assert [(s.text, s.line, s.column) for s in spans] == [("secrets.A", 10, 7), ("env.B", 11, 3)]
+
+
+def test_powershell_condition_is_an_expression_not_a_program() -> None:
+    script = parse_script('if (-not $env:API_TOKEN) { throw "missing" }\nInvoke-RestMethod -Uri https://x\n',
+                          dialect="powershell")
+    commands = list(script.walk())
+    assert commands[0].keyword == "("
+    assert commands[1].program == "Invoke-RestMethod" and commands[1].keyword is None

@@ -200,7 +200,7 @@ class Command:
     stages: int  # number of commands in the pipeline
     connector: str  # what follows: "|", "|&", "&&", "||", ";", "&", ";;", "\n" or "" (end)
     captured: bool = False  # inside $(...), `...` or <(...): output captured, not logged
-    keyword: str | None = None  # "for", "case", "select", "[[", "((" for those pseudo-commands
+    keyword: str | None = None  # "for", "case", "select", "[[", "((", PowerShell "(" expressions: pseudo-commands
 
     @property
     def name(self) -> str:
@@ -737,6 +737,8 @@ class _Lexer:
                     i = cur.end = close
                 cur.assignments.append(assignment)
                 continue
+            if ps and not cur.words and word.raw.startswith("("):
+                cur.keyword = "("  # a PowerShell expression (`if (-not $env:X) {...}`), not a program
             cur.words.append(word)
         finish("")
         self.i = end
