@@ -6,6 +6,7 @@ Heavy modules are imported inside the commands so that ``keyaudit --version`` st
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -183,7 +184,8 @@ def _emit(result: ScanResult, formats: tuple[str, ...], outputs: tuple[Path, ...
     policies = [p for p in load_policies() if p.id in result.rules]
     for index, fmt in enumerate(formats):
         out = outputs[index] if index < len(outputs) else None
-        use_color = (sys.stdout.isatty() if color is None else color) and out is None and fmt == "console"
+        wanted = (sys.stdout.isatty() and not os.environ.get("NO_COLOR")) if color is None else color  # no-color.org
+        use_color = wanted and out is None and fmt == "console"
         text = render(fmt, result, color=use_color, policies=policies, show_suppressed=show_suppressed)
         if out is None:
             click.echo(text, nl=not text.endswith("\n"))
