@@ -144,12 +144,38 @@ def build_repository(root: Path, options: ScanOptions) -> tuple[Repository, Scan
     for outcome in _load_all(jobs, options):
         _collect(outcome, documents, diags, stats, facts)
     stats.files_scanned = len(ignore_jobs) + len(jobs) - stats.skipped_binary - stats.skipped_large
+    documents = _with_included_ci(documents, files, base, cfg)
     documents.sort(key=lambda d: d.path)
     if cfg.namespace_environments:
         _map_namespaces(documents, cfg.namespace_environments)
     repo = Repository(root=str(root), documents=documents, files=files, tracked=tracked,
                       git_ignored=git_ignored, diagnostics=diags, facts=facts)
     return repo, stats
+
+
+def _with_included_ci(documents: list[Document], files: frozenset[str], base: Path, cfg: Config) -> list[Document]:
+    """Files a GitLab CI configuration includes (``include: local``), whatever their names, read as GitLab CI.
+
+    Their names alone did not say so (``ci/deploy.yml``), so they were read as plain YAML; this second read is
+    the one exception to reading each file once, and only included files pay it.
+    """
+    import fnmatch
+
+    from auditor.parsers.ci_model import CIDocument
+
+    wanted: set[str] = set()
+    for doc in documents:
+        if isinstance(doc.data, CIDocument):
+            for include in doc.data.includes:
+                pattern = include.lstrip("/")  # local includes are paths from the repository root
+                wanted.update(f for f in files if f == pattern or fnmatch.fnmatchcase(f, pattern))
+    by_path = {d.path: d for d in documents}
+    missing = {p for p in wanted if p not in by_path or by_path[p].kind is not DocKind.GITLAB_CI}
+    for path in sorted(missing):
+        outcome = load(_job(base, path, DocKind.GITLAB_CI, cfg))
+        if outcome.document is not None:
+            by_path[path] = outcome.document
+    return list(by_path.values())
 
 
 def _map_namespaces(documents: list[Document], mapping: Mapping[str, str]) -> None:

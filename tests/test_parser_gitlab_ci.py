@@ -368,3 +368,19 @@ def test_unbalanced_script_is_reported_with_its_line() -> None:
     """
     doc = parse(text)
     assert any(d.line == 4 and d.level == "warning" for d in doc.diagnostics)
+
+
+def test_local_includes_are_read_as_gitlab_ci(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auditor.config import Config
+    from auditor.scan import ScanOptions, scan
+
+    (tmp_path / "ci").mkdir()
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        "include:\n  - local: /ci/deploy.yml\n  - 'ci/*.gitlab.yml'\n  - project: other/group\n    file: t.yml\n"
+        "build:\n  script: make\n")
+    (tmp_path / "ci" / "deploy.yml").write_text("deploy:\n  variables:\n    CI_DEBUG_TRACE: 'true'\n  script: [./d.sh]\n")
+    (tmp_path / "ci" / "lint.gitlab.yml").write_text("lint:\n  variables:\n    CI_DEBUG_TRACE: '1'\n  script: [make]\n")
+    (tmp_path / "ci" / "unrelated.yml").write_text("jobs:\n  variables:\n    CI_DEBUG_TRACE: 'true'\n")
+    result = scan(tmp_path, ScanOptions(config=Config(select=("LOG-03",)), jobs=1))
+    assert sorted((f.location.path, f.location.line) for f in result.findings) == [
+        ("ci/deploy.yml", 3), ("ci/lint.gitlab.yml", 3)]

@@ -313,6 +313,9 @@ class Pipeline:
 class CIDocument:
     system: CISystem
     pipelines: list[Pipeline] = field(default_factory=list)
+    # repository files this one pulls in as more CI configuration (GitLab `include: local`), as written: paths
+    # from the repository root, globs allowed; the scanner reads them as documents of the same system
+    includes: list[str] = field(default_factory=list)
 
 
 def secret_env(pipeline: Pipeline, job: Job, step: Step | None = None) -> dict[str, Binding]:

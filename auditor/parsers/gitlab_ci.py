@@ -1,4 +1,5 @@
-"""GitLab CI (``.gitlab-ci.yml``, ``*.gitlab-ci.yml`` and local ``include:`` files under ``.gitlab/ci/``).
+"""GitLab CI (``.gitlab-ci.yml``, ``*.gitlab-ci.yml``, files under ``.gitlab/ci/`` and any file a configuration
+includes with ``include: local``: their paths go to ``CIDocument.includes`` and the scanner reads them as GitLab CI).
 
 Produces the shared CI model (:mod:`auditor.parsers.ci_model`) in ``doc.data``: one :class:`Pipeline` per file
 (``ambient_secrets=True``: project, group and instance CI/CD variables reach every job's environment by name,
@@ -407,8 +408,24 @@ def parse(doc: Document, text: str) -> None:
         if not configs:
             pipeline.line = root.line
         configs += 1
+        ci.includes.extend(_local_includes(root.get("include")))
         reader.config(root, pipeline)
     ci.pipelines.append(pipeline)
+
+
+def _local_includes(include: View | None) -> Iterator[str]:
+    """``include: path``, ``include: [path, {local: path}]``: the local files (remote, project, template and
+    component includes live elsewhere)."""
+    if include is None:
+        return
+    items = list(include) if include.is_sequence else [include]
+    for item in items:
+        if item.is_scalar and item.text and "://" not in item.text:
+            yield item.text
+        elif item.is_mapping:
+            local = item.get_text("local")
+            if local:
+                yield local
 
 
 class _GitLabReader(YamlCIReader):
