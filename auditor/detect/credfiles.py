@@ -13,7 +13,8 @@ import fnmatch
 import posixpath
 import re
 
-_ENV_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl")
+# committed templates of secret files: .env.example, secrets.env.sample, creds.json.tmpl
+TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl")
 
 
 def is_env_file_name(name: str) -> bool:
@@ -22,7 +23,7 @@ def is_env_file_name(name: str) -> bool:
 
 
 def is_env_template_name(name: str) -> bool:
-    return is_env_file_name(name) and name.lower().endswith(_ENV_TEMPLATE_SUFFIXES)
+    return is_env_file_name(name) and name.lower().endswith(TEMPLATE_SUFFIXES)
 
 
 # kubeconfig-prod.yaml yes; kubeconfig.md, kubeconfig.go, kubeconfig.tpl no (docs, code, templates)

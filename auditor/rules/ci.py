@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from auditor.detect.names import analyze_name
 from auditor.detect.values import classify, looks_secret
 from auditor.environment import canonical, infer_environment
 from auditor.model import Confidence, Document, Repository, Severity, SiteKind, Value, ValueKind
@@ -62,7 +61,7 @@ from auditor.rules.ci_scripts import (
     script_hits,
     secret_label,
 )
-from auditor.rules.envfiles import provider_match, publishable_name, secret_name
+from auditor.rules.envfiles import holds_secret, provider_match
 
 # --------------------------------------------------------------------------------------------- BLD-06
 
@@ -119,7 +118,7 @@ def _action_build_args(doc: Document, step: Step, binding: Binding, input_name: 
                 break
         if reason is None:
             classified = classify(value)
-            named = secret_name(key, ctx) and not publishable_name(key) and not analyze_name(key).file_like
+            named = holds_secret(key, ctx)
             if classified.kind is ValueKind.LITERAL:
                 detector = provider_match(value)
                 if detector is not None or (named and looks_secret(value, name_is_secret=True)):
@@ -240,7 +239,7 @@ def _literal_credential(doc: Document, binding: Binding, ctx: RuleContext, *, st
         return None
     detector = provider_match(value.text)
     if not strict and detector is None:
-        if not secret_name(binding.name, ctx) or publishable_name(binding.name) or analyze_name(binding.name).file_like:
+        if not holds_secret(binding.name, ctx):
             return None
         if not looks_secret(value.text, name_is_secret=True):
             return None

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from auditor.detect.credfiles import exposes_credentials
-from auditor.detect.names import analyze_name
 from auditor.detect.values import classify, looks_secret
 from auditor.model import Confidence, Document, Location, Repository, Severity, Value, ValueKind
 from auditor.parsers.ci_model import (
@@ -29,7 +28,7 @@ from auditor.parsers.ci_model import (
 )
 from auditor.parsers.shell import Command, Script, Span, VarRef, Word
 from auditor.rules import Hit, RuleContext
-from auditor.rules.envfiles import provider_match, publishable_name, secret_name
+from auditor.rules.envfiles import holds_secret, provider_match, publishable_name, secret_name
 
 # ------------------------------------------------------------------------------------------ vocabulary
 
@@ -656,7 +655,7 @@ class StepScan:
             bound = self.tainted.get(key)
             if bound is not None:
                 reason = f"copies {bound.label} from the environment"
-            elif secret_name(key, self.ctx) and not publishable_name(key) and not analyze_name(key).file_like:
+            elif holds_secret(key, self.ctx):
                 reason = "copies a secret-named variable from the environment"
         else:
             classified = classify(value)
@@ -668,7 +667,7 @@ class StepScan:
                     severity = Severity.CRITICAL if detector is not None else None
                     literal = classified
             elif classified.kind is not ValueKind.EMPTY and classified.kind is not ValueKind.PLACEHOLDER:
-                named = secret_name(key, self.ctx) and not publishable_name(key) and not analyze_name(key).file_like
+                named = holds_secret(key, self.ctx)
                 if named:
                     reason = "passes a secret-named value"
         if reason is None:

@@ -82,11 +82,7 @@ def _dockerfiles(repo: Repository) -> Iterator[tuple[Document, DockerfileData]]:
 
 
 def _is_secret_name(name: str, ctx: RuleContext) -> bool:
-    if name in ctx.allowed_names:
-        return False
-    if name in ctx.extra_secret_names:
-        return True
-    info = analyze_name(name, ctx.client_prefixes)
+    info = ctx.name_info(name)  # configured allowed/extra names applied
     return info.secret and not info.file_like
 
 

@@ -48,6 +48,12 @@ def secret_name(name: str, ctx: RuleContext) -> bool:
     return ctx.name_info(name).secret
 
 
+def holds_secret(name: str, ctx: RuleContext) -> bool:
+    """A name whose value is itself a secret: SECRET_NAME, not publishable (``*_PUBLISHABLE_KEY``), not the path
+    of a secret file (``*_FILE``)."""
+    return secret_name(name, ctx) and not publishable_name(name) and not analyze_name(name).file_like
+
+
 def publishable_name(name: str) -> bool:
     """``STRIPE_PUBLISHABLE_KEY``, ``SUPABASE_ANON_KEY``...: meant to be public."""
     return name.upper().endswith(PUBLISHABLE_NAME_SUFFIXES)

@@ -16,7 +16,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from auditor.detect.names import KNOWN_SECRET_NAMES, tokens
+from auditor.detect.names import CLIENT_PREFIXES, KNOWN_SECRET_NAMES, tokens
 from auditor.detect.providers import Detector, match_value
 from auditor.model import (
     Confidence,
@@ -90,8 +90,7 @@ def _browser_key(site_words: set[str], detector: Detector | None) -> bool:
 
 # --------------------------------------------------------------------------------------------- prefixes
 
-_SPECIFIC_PREFIXES = frozenset({
-    "NEXT_PUBLIC_", "NUXT_PUBLIC_", "EXPO_PUBLIC_", "REACT_APP_", "VUE_APP_", "GATSBY_", "VITE_", "PUBLIC_",
+_SPECIFIC_PREFIXES = frozenset(CLIENT_PREFIXES) | frozenset({
     "NG_APP_", "STORYBOOK_", "SANITY_STUDIO_", "TAURI_ENV_", "NX_PUBLIC_", "RSBUILD_PUBLIC_", "PUBLIC_ENV__",
 })
 _CLIENT_MARKERS = frozenset({"public", "client", "browser", "frontend", "vite"})

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from auditor.detect.credfiles import TEMPLATE_SUFFIXES
 from auditor.detect.providers import Detector
 from auditor.detect.values import looks_secret
 from auditor.model import DocKind, Document, Location, Repository, Severity, Site, SiteKind, ValueKind
@@ -36,7 +37,6 @@ _PUBLIC_SUFFIXES = (".crt", ".cert", ".cer", ".pub")
 _PUBLIC_CONTENT = re.compile(r"^\s*(?:-----BEGIN (?:CERTIFICATE|PUBLIC KEY|X509 CRL)|ssh-(?:rsa|ed25519|dss) |ecdsa-)")
 _URL_CREDENTIALS = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 _PRIVATE_KEY = re.compile(r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----")
-_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults", ".tmpl", ".tpl")
 _SKIP_SECRET_TYPES = frozenset({SA_TOKEN_TYPE, "helm.sh/release.v1"})
 _TLS_TYPE = "kubernetes.io/tls"
 
@@ -155,7 +155,7 @@ def _secret_generators(repo: Repository, doc: Document, ctx: RuleContext) -> Ite
                 continue
             if (source.key or posixpath.basename(path)).lower().endswith(_PUBLIC_SUFFIXES):
                 continue
-            if path.lower().endswith(_TEMPLATE_SUFFIXES):
+            if path.lower().endswith(TEMPLATE_SUFFIXES):
                 continue
             if _only_placeholders(repo.document(path)):
                 continue
