@@ -442,21 +442,13 @@ class _ManifestParser:
     # -- Secret / ConfigMap
     def secret(self, obj: K8sObject, entries: _Entries) -> None:
         secret_type = obj.secret_type or "Opaque"
-        for field_name in ("data", "stringData"):
-            if field_name not in entries:
-                continue
-            for key_view, value_view in entries[field_name][1].items():
-                key = key_view.text
-                if key is None:
-                    continue
-                raw = value_view.raw_text or ""
-                route = f"{obj.ref}.{field_name}.{key}"
-                if field_name == "data":
-                    value, encoding = self.decode(obj, key, raw, value_view)
-                else:
-                    value, encoding = k8s_value(raw), "plain"
-                self.site(SiteKind.SECRET_DATA, key, value, value_view, obj, route=route,
-                          field=field_name, type=secret_type, encoding=encoding)
+        for field_name, key, raw, value_view, route in _data_entries(obj, entries, ("data", "stringData")):
+            if field_name == "data":
+                value, encoding = self.decode(obj, key, raw, value_view)
+            else:
+                value, encoding = k8s_value(raw), "plain"
+            self.site(SiteKind.SECRET_DATA, key, value, value_view, obj, route=route,
+                      field=field_name, type=secret_type, encoding=encoding)
 
     def decode(self, obj: K8sObject, key: str, raw: str, at: View) -> tuple[Value, str]:
         first = k8s_value(raw)
@@ -478,23 +470,15 @@ class _ManifestParser:
             return Value(compact, ValueKind.LITERAL), "binary"
 
     def configmap(self, obj: K8sObject, entries: _Entries) -> None:
-        for field_name in ("data", "binaryData"):
-            if field_name not in entries:
+        for field_name, key, raw, value_view, route in _data_entries(obj, entries, ("data", "binaryData")):
+            if field_name == "binaryData":
+                value, encoding = self.decode(obj, key, raw, value_view)
+                self.site(SiteKind.CONFIG_KEY, key, value, value_view, obj, route=route, field=field_name,
+                          encoding=encoding)
                 continue
-            for key_view, value_view in entries[field_name][1].items():
-                key = key_view.text
-                if key is None:
-                    continue
-                raw = value_view.raw_text or ""
-                route = f"{obj.ref}.{field_name}.{key}"
-                if field_name == "binaryData":
-                    value, encoding = self.decode(obj, key, raw, value_view)
-                    self.site(SiteKind.CONFIG_KEY, key, value, value_view, obj, route=route, field=field_name,
-                              encoding=encoding)
-                    continue
-                self.site(SiteKind.CONFIG_KEY, key, k8s_value(raw), value_view, obj, route=route, field=field_name,
-                          encoding="plain")
-                self.embedded(obj, key, raw, value_view, route)
+            self.site(SiteKind.CONFIG_KEY, key, k8s_value(raw), value_view, obj, route=route, field=field_name,
+                      encoding="plain")
+            self.embedded(obj, key, raw, value_view, route)
 
     def embedded(self, obj: K8sObject, outer: str, raw: str, at: View, route: str) -> None:
         """``KEY=value`` / ``key: value`` lines inside a ConfigMap value, each a site on its own line."""
@@ -767,6 +751,18 @@ class _ManifestParser:
 
 
 _Entries = dict[str, tuple[View, View]]
+
+
+def _data_entries(obj: K8sObject, entries: _Entries,
+                  fields: tuple[str, ...]) -> Iterator[tuple[str, str, str, View, str]]:
+    """(field, key, raw text, value view, route) of every key of a Secret's/ConfigMap's data fields."""
+    for field_name in fields:
+        if field_name not in entries:
+            continue
+        for key_view, value_view in entries[field_name][1].items():
+            if key_view.text is not None:
+                yield (field_name, key_view.text, value_view.raw_text or "", value_view,
+                       f"{obj.ref}.{field_name}.{key_view.text}")
 
 _HANDLERS = {
     "Secret": _ManifestParser.secret,
